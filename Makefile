@@ -1,0 +1,50 @@
+# The two commands a newcomer runs:  `make demo`  and  `make test`.  Both set everything up first.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
+RECORDING ?= ../shared/data/dev00.wav
+
+.PHONY: setup demo test lint typecheck cfn-lint pytest openapi benchmarks clean
+
+setup: $(STAMP) .browser-ready
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
+	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/agentflow models prepare
+	rm -f $(VENV)/.installed-* && touch $@
+
+# Debian's Chromium for the widget test (Playwright drives it; no browser download).
+.browser-ready:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@touch $@
+
+demo: setup
+	$(BIN)/agentflow demo $(RECORDING) --out out/demo
+
+test: setup lint typecheck cfn-lint pytest
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy
+
+cfn-lint:
+	$(BIN)/cfn-lint template.yaml
+
+pytest:
+	$(BIN)/pytest -q
+
+openapi: setup
+	$(BIN)/agentflow openapi --out docs/openapi.json
+
+benchmarks: setup
+	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .browser-ready .pytest_cache .mypy_cache .ruff_cache out

@@ -1,0 +1,1 @@
+"""API bodies and queue messages (pydantic)."""

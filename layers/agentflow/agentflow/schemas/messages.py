@@ -1,0 +1,30 @@
+"""Queue messages between stages. Every message carries a ``job_id`` set by its producer."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class StageJob(BaseModel):
+    """A unit of work for transcribe, diarize or summarize: one recording."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    job_id: str  # "{recording_id}:{stage}" — the same job however often it is delivered
+    stage: Literal["transcribe", "diarize", "summarize"]
+    tenant_id: str
+    session_id: str
+    recording_id: str
+
+
+class WebhookJob(BaseModel):
+    """One webhook event to deliver (the event itself is stored; this points at it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    job_id: str  # the delivery id
+    tenant_id: str
+    delivery_id: str
+    attempt: int = 1

@@ -1,0 +1,67 @@
+"""Settings: one pydantic-settings class, read once per process.
+
+Every name here is an environment variable that ``template.yaml`` sets on the functions; the local
+runner sets the same variables from the same template, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration for every function and the CLI."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    stage: str = Field(default="local", description="Deployment stage name (local, dev, prod).")
+    local_mode: bool = Field(default=False, description="Allows loopback webhooks and serves the widget.")
+    aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
+
+    table_name: str = "agentflow"
+    bucket_name: str = "agentflow-recordings"
+    ingest_queue_url: str = ""
+    transcribe_queue_url: str = ""
+    diarize_queue_url: str = ""
+    summarize_queue_url: str = ""
+    webhooks_queue_url: str = ""
+    signing_key_alias: str = "alias/agentflow-signing"
+    join_token_secret_arn: str = "agentflow/join-token-secret"
+
+    public_api_url: str = Field(default="http://127.0.0.1:8000", description="Base URL of the HTTP API.")
+    widget_base_url: str = Field(default="", description="Base URL of the widget; defaults to API /widget.")
+
+    join_token_ttl_seconds: int = 24 * 3600
+    upload_url_ttl_seconds: int = Field(default=900, le=900)
+    max_upload_bytes: int = 2 * 1024**3
+    max_duration_seconds: float = 4 * 3600.0
+    idempotency_ttl_seconds: int = 24 * 3600
+
+    whisper_model: str = Field(default="base", description="A size name (base, tiny.en) or a directory.")
+    whisper_threads: int = 0  # 0: one per available CPU
+    speech_cache_dir: str = Field(default="", description="Where assembled model files go (default ~/.cache).")
+
+    summary_provider: Literal["extractive", "bedrock", "openai"] = "extractive"
+    bedrock_model_id: str = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    llm_max_tokens: int = 2048
+    llm_temperature: float = 0.0
+    openai_base_url: str = "http://127.0.0.1:11434/v1"
+    openai_model: str = "llama3.1"
+    openai_api_key: str = ""
+
+    webhook_timeout_seconds: float = 10.0
+
+    @property
+    def widget_url(self) -> str:
+        """The widget's base URL: explicit, or served by the API itself."""
+        return (self.widget_base_url or f"{self.public_api_url.rstrip('/')}/widget").rstrip("/")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (cached; call ``get_settings.cache_clear()`` after env changes)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Speech processing: audio decoding, transcription (faster-whisper), diarization (pyannote.audio)."""
