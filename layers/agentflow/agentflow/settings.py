@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     summarize_queue_url: str = ""
     webhooks_queue_url: str = ""
     signing_key_alias: str = "alias/agentflow-signing"
-    join_token_secret_arn: str = "agentflow/join-token-secret"
+    join_token_secret_arn: str = ""
 
     public_api_url: str = Field(default="http://127.0.0.1:8000", description="Base URL of the HTTP API.")
     widget_base_url: str = Field(default="", description="Base URL of the widget; defaults to API /widget.")
@@ -43,7 +43,9 @@ class Settings(BaseSettings):
 
     whisper_model: str = Field(default="base", description="A size name (base, tiny.en) or a directory.")
     whisper_threads: int = 0  # 0: one per available CPU
-    speech_cache_dir: str = Field(default="", description="Where assembled model files go (default ~/.cache).")
+    speech_cache_dir: str = Field(
+        default="", description="Where assembled model files go (default ~/.cache)."
+    )
 
     summary_provider: Literal["extractive", "bedrock", "openai"] = "extractive"
     bedrock_model_id: str = "anthropic.claude-3-5-haiku-20241022-v1:0"

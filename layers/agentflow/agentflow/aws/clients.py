@@ -6,7 +6,7 @@ moto server, or by the user to a LocalStack); in AWS it is unset and the real en
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import boto3
@@ -15,13 +15,13 @@ from botocore.config import Config
 _CONFIG = Config(retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=5, read_timeout=60)
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
     """Return the process-wide boto3 client for ``service`` (``"s3"``, ``"sqs"``, ``"kms"``, …)."""
-    return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+    return boto3.session.Session().client(service, config=_CONFIG)
 
 
-@lru_cache(maxsize=None)
+@cache
 def table(name: str) -> Any:
     """Return the process-wide DynamoDB ``Table`` resource for ``name``."""
     return boto3.session.Session().resource("dynamodb", config=_CONFIG).Table(name)

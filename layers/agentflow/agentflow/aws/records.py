@@ -76,7 +76,9 @@ def update(
 def soft_delete(table: Any, pk: str, sk: str, *, actor: str) -> dict[str, Any]:
     """Mark the item DELETED with ``deleted_at``/``deleted_by``; it stays in the table."""
     now = now_iso()
-    return update(table, pk, sk, actor=actor, values={"status": DELETED, "deleted_at": now, "deleted_by": actor})
+    return update(
+        table, pk, sk, actor=actor, values={"status": DELETED, "deleted_at": now, "deleted_by": actor}
+    )
 
 
 def query_live(

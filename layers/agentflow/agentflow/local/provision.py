@@ -78,10 +78,7 @@ class Stack:
 
 def provision(template: Template, *, stack_name: str, region: str, parameters: dict[str, str]) -> Stack:
     """Create every resource the local stack needs, in dependency order; return their names."""
-    defaults = {
-        name: str(spec.get("Default", ""))
-        for name, spec in template.parameters.items()
-    }
+    defaults = {name: str(spec.get("Default", "")) for name, spec in template.parameters.items()}
     stack = Stack(name=stack_name, region=region, parameters={**defaults, **parameters})
     _queues(template, stack)
     _table(template, stack)
@@ -105,7 +102,10 @@ def _queues(template: Template, stack: Stack) -> None:
             attributes["MessageRetentionPeriod"] = str(props["MessageRetentionPeriod"])
         if spec.dlq:
             attributes["RedrivePolicy"] = json.dumps(
-                {"deadLetterTargetArn": stack.attrs[(spec.dlq, "Arn")], "maxReceiveCount": spec.max_receive_count}
+                {
+                    "deadLetterTargetArn": stack.attrs[(spec.dlq, "Arn")],
+                    "maxReceiveCount": spec.max_receive_count,
+                }
             )
         name = f"{stack.name}-{spec.logical_id}"
         url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
@@ -147,7 +147,9 @@ def _table(template: Template, stack: Stack) -> None:
         if ttl:
             ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
         stack.refs[logical_id] = name
-        stack.attrs[(logical_id, "Arn")] = f"arn:{PARTITION}:dynamodb:{stack.region}:{ACCOUNT_ID}:table/{name}"
+        stack.attrs[(logical_id, "Arn")] = (
+            f"arn:{PARTITION}:dynamodb:{stack.region}:{ACCOUNT_ID}:table/{name}"
+        )
 
 
 def _signing_key(template: Template, stack: Stack) -> None:
@@ -189,9 +191,7 @@ def _bucket(template: Template, stack: Stack) -> None:
         if "VersioningConfiguration" in props:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
         if "BucketEncryption" in props:
-            s3.put_bucket_encryption(
-                Bucket=name, ServerSideEncryptionConfiguration=props["BucketEncryption"]
-            )
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration=props["BucketEncryption"])
         if "PublicAccessBlockConfiguration" in props:
             s3.put_public_access_block(
                 Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]

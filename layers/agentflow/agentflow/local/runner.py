@@ -181,7 +181,11 @@ class Poller(threading.Thread):
         queue_name = self.queue_arn.rsplit(":", 1)[-1]
         log.info(
             "invoke %-10s %2d record(s) from %s in %.2fs: %s",
-            self.fn.name, len(messages), queue_name, time.perf_counter() - started, outcome,
+            self.fn.name,
+            len(messages),
+            queue_name,
+            time.perf_counter() - started,
+            outcome,
         )
         done = [m for m in messages if m["MessageId"] not in failed_ids]
         for chunk_start in range(0, len(done), 10):
@@ -232,4 +236,3 @@ def start_pollers(
             poller.start()
             pollers.append(poller)
     return pollers
-

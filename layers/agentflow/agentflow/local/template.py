@@ -35,7 +35,7 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[st
     return {name: value}
 
 
-_CfnLoader.add_multi_constructor("!", _intrinsic)
+_CfnLoader.add_multi_constructor("!", _intrinsic)  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)
@@ -145,5 +145,7 @@ def load_template(path: Path = TEMPLATE_PATH) -> Template:
     return Template(
         resources=resources,
         parameters=doc.get("Parameters", {}),
-        global_environment=global_env, queues=queues, functions=functions,
+        global_environment=global_env,
+        queues=queues,
+        functions=functions,
     )

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+Stage = Literal["transcribe", "diarize", "summarize"]
+
 
 class StageJob(BaseModel):
     """A unit of work for transcribe, diarize or summarize: one recording."""
@@ -13,7 +15,7 @@ class StageJob(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     job_id: str  # "{recording_id}:{stage}" — the same job however often it is delivered
-    stage: Literal["transcribe", "diarize", "summarize"]
+    stage: Stage
     tenant_id: str
     session_id: str
     recording_id: str

@@ -38,30 +38,34 @@ def probe(path: Path) -> AudioInfo:
     frames; decoding without resampling is cheap next to transcription.
     """
     try:
-        with av.open(str(path)) as container:
-            streams = container.streams.audio
-            if not streams:
-                raise AudioDecodeError("the file has no audio stream")
-            stream = streams[0]
-            rate = stream.codec_context.sample_rate or stream.sample_rate or 0
-            channels = stream.codec_context.channels or 0
-            samples = 0
-            for frame in container.decode(stream):
-                samples += frame.samples
-                rate = rate or frame.sample_rate
-            if not rate:
-                raise AudioDecodeError("the audio stream has no sample rate")
-            return AudioInfo(
-                duration=samples / rate,
-                channels=channels,
-                sample_rate=rate,
-                codec=stream.codec_context.name,
-                format=container.format.name,
-            )
-    except AudioDecodeError:
-        raise
+        container = av.open(str(path))
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise AudioDecodeError(f"the file could not be opened as media ({exc})") from exc
+    try:
+        if not container.streams.audio:
+            raise AudioDecodeError("the file has no audio stream")
+        stream = container.streams.audio[0]
+        rate = stream.codec_context.sample_rate or 0
+        channels = stream.codec_context.channels or 0
+        samples = 0
+        for frame in container.decode(stream):
+            samples += frame.samples
+            rate = rate or frame.sample_rate
+        if not rate:
+            raise AudioDecodeError("the audio stream has no sample rate")
+        return AudioInfo(
+            duration=samples / rate,
+            channels=channels,
+            sample_rate=rate,
+            codec=stream.codec_context.name,
+            format=container.format.name,
+        )
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError, IndexError) as exc:
+        if isinstance(exc, AudioDecodeError):
+            raise
         raise AudioDecodeError(f"the audio could not be decoded ({exc.__class__.__name__}: {exc})") from exc
+    finally:
+        container.close()
 
 
 def iter_chunks(path: Path, *, mono: bool, chunk_seconds: float = 30.0) -> Iterator[npt.NDArray[np.float32]]:

@@ -1,0 +1,87 @@
+"""The FastAPI app: routers, error translation, correlation ids.
+
+Errors leave as JSON: domain errors as ``{"detail": "<reason>"}`` with their status, validation
+errors as 422 ``{"detail": {"field", "message"}, "errors": [...]}``, unknown routes as 404.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from aws_lambda_powertools import Logger
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from agentflow import __version__
+from agentflow.api.routes import (
+    recordings,
+    sessions,
+    signatures,
+    summaries,
+    webhook_deliveries,
+    widget,
+    workflows,
+)
+from agentflow.errors import AgentFlowError
+
+logger = Logger(service="agentflow-api")
+
+CORRELATION_HEADER = "x-correlation-id"
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def create_app() -> FastAPI:
+    """Build the app (once per warm container in Lambda; once per ``agentflow up`` locally)."""
+    app = FastAPI(
+        title="AgentFlow API",
+        version=__version__,
+        description="Sessions in, signed summaries out. Authenticate with `Authorization: Bearer <API key>`.",
+    )
+    for module in (sessions, recordings, summaries, signatures, workflows, webhook_deliveries, widget):
+        app.include_router(module.router)
+
+    @app.exception_handler(AgentFlowError)
+    async def domain_error(request: Request, exc: AgentFlowError) -> JSONResponse:
+        detail: object = {"field": exc.field, "message": exc.message} if exc.field else exc.message
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": _field(tuple(e.get("loc", ()))), "message": str(e.get("msg", "invalid"))}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+        return JSONResponse({"detail": first, "errors": errors}, status_code=422)
+
+    @app.middleware("http")
+    async def correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        correlation_id = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
+        logger.append_keys(correlation_id=correlation_id)
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers[CORRELATION_HEADER] = correlation_id
+        # Path and status only: never headers (they carry API keys and tokens) or query strings.
+        logger.info(
+            "request",
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return response
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        """Liveness: the app is up."""
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,84 @@
+"""Request dependencies: the table, settings, and who is calling.
+
+Routes declare what they need with the ``Annotated`` aliases below; tests override the underlying
+functions with ``app.dependency_overrides`` rather than patching.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Request
+
+from agentflow.aws.clients import table
+from agentflow.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from agentflow.services import join_tokens
+from agentflow.services.tenants import create_tenant_service
+from agentflow.settings import Settings, get_settings
+
+
+def get_table(settings: Annotated[Settings, Depends(get_settings)]) -> Any:
+    """The DynamoDB table resource."""
+    return table(settings.table_name)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+TableDep = Annotated[Any, Depends(get_table)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a tenant (API key) or one participant of one session (join token)."""
+
+    tenant_id: str
+    kind: Literal["api_key", "join_token"]
+    actor: str  # for audit fields: "key:<key_id>" or "token:<role>:<jti>"
+    session_id: str | None = None  # join tokens only
+    role: Literal["host", "client"] | None = None  # join tokens only
+
+    def require_session(self, session_id: str, *, role: Literal["host", "client"] | None = None) -> None:
+        """Join tokens act on their own session (and role) only; API keys on any of their tenant's.
+
+        A token for another session gets the same 404 as a missing session would, so that ids
+        cannot be probed with a token.
+        """
+        if self.kind == "api_key":
+            return
+        if self.session_id != session_id:
+            raise NotFoundError.of("Session", session_id)
+        if role is not None and self.role != role:
+            raise ForbiddenError(f"This action needs the {role}'s token")
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        raise UnauthorizedError()
+    return credential.strip()
+
+
+def get_tenant(request: Request, table: TableDep) -> Principal:
+    """Authenticate an API key (``Authorization: Bearer af_…``)."""
+    tenant = create_tenant_service(table).authenticate(_bearer(request))
+    return Principal(tenant_id=tenant["tenant_id"], kind="api_key", actor=f"key:{tenant['key_id']}")
+
+
+def get_principal(request: Request, table: TableDep, settings: SettingsDep) -> Principal:
+    """Authenticate an API key or a widget join token (a JWT)."""
+    credential = _bearer(request)
+    if credential.count(".") != 2:
+        return get_tenant(request, table)
+    claims = join_tokens.verify(credential, secret_id=settings.join_token_secret_arn)
+    return Principal(
+        tenant_id=claims.tenant_id,
+        kind="join_token",
+        actor=f"token:{claims.role}:{claims.jti}",
+        session_id=claims.session_id,
+        role=claims.role,
+    )
+
+
+TenantDep = Annotated[Principal, Depends(get_tenant)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

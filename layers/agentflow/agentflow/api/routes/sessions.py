@@ -1,0 +1,141 @@
+"""``/v1/sessions``: create, read, list, end, soft-delete."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+
+from agentflow.api.deps import PrincipalDep, SettingsDep, TableDep, TenantDep
+from agentflow.aws import records
+from agentflow.errors import ValidationError
+from agentflow.net import check_webhook_url
+from agentflow.schemas.sessions import (
+    CreateSessionRequest,
+    CreateSessionResponse,
+    RecordingSummary,
+    SessionPage,
+    SessionResponse,
+    WidgetUrls,
+)
+from agentflow.services import join_tokens
+from agentflow.services.pipeline import create_pipeline_service
+from agentflow.services.recordings import session_recordings
+from agentflow.services.sessions import create_session_service
+from agentflow.settings import Settings
+
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+
+
+def widget_base(settings: Settings, request: Request) -> str:
+    """Where the widget lives: configured, or served by this API at ``/widget``."""
+    if settings.widget_base_url:
+        return settings.widget_base_url.rstrip("/")
+    api = settings.public_api_url or str(request.base_url)
+    return api.rstrip("/") + "/widget"
+
+
+def to_response(table: Any, session: dict[str, Any]) -> SessionResponse:
+    """The API view of a stored session, with its recordings."""
+    recs = [
+        RecordingSummary(
+            recording_id=r["recording_id"], status=r["status"], failure_reason=r.get("failure_reason")
+        )
+        for r in session_recordings(table, session["session_id"])
+    ]
+    fields = {k: v for k, v in session.items() if k in SessionResponse.model_fields}
+    return SessionResponse.model_validate({**fields, "recordings": recs})
+
+
+def _encode_cursor(key: dict[str, Any] | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
+
+
+def _decode_cursor(cursor: str | None, tenant_id: str) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError("cursor is not valid", field="cursor") from exc
+    if not isinstance(key, dict) or key.get("pk") != records.tenant_pk(tenant_id) or set(key) != {"pk", "sk"}:
+        raise ValidationError("cursor is not valid", field="cursor")
+    return key
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CreateSessionResponse)
+def create_session(
+    body: CreateSessionRequest,
+    request: Request,
+    response: Response,
+    tenant: TenantDep,
+    table: TableDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> CreateSessionResponse:
+    """Create a session; the widget URLs carry each participant's join token."""
+    if body.webhook_url:
+        check_webhook_url(body.webhook_url, local_mode=settings.local_mode)
+    service = create_session_service(table, idempotency_ttl_seconds=settings.idempotency_ttl_seconds)
+    session, created = service.create_session(
+        body, tenant.tenant_id, actor=tenant.actor, idempotency_key=idempotency_key
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+        response.headers["Idempotent-Replayed"] = "true"
+    base = widget_base(settings, request)
+    urls = {
+        role: f"{base}/{session['session_id']}?token="
+        + join_tokens.issue(
+            secret_id=settings.join_token_secret_arn,
+            session_id=session["session_id"],
+            tenant_id=tenant.tenant_id,
+            role=role,
+            ttl_seconds=settings.join_token_ttl_seconds,
+        )
+        for role in ("host", "client")
+    }
+    view = to_response(table, session)
+    return CreateSessionResponse(**view.model_dump(), widget_urls=WidgetUrls(**urls))
+
+
+@router.get("", response_model=SessionPage)
+def list_sessions(
+    tenant: TenantDep,
+    table: TableDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    status_: Annotated[str | None, Query(alias="status", pattern="^(scheduled|ended)$")] = None,
+) -> SessionPage:
+    """List the tenant's sessions, newest first."""
+    items, next_key = create_session_service(table).list_sessions(
+        tenant.tenant_id, limit=limit, cursor=_decode_cursor(cursor, tenant.tenant_id), status=status_
+    )
+    return SessionPage(items=[to_response(table, i) for i in items], next_cursor=_encode_cursor(next_key))
+
+
+@router.get("/{session_id}", response_model=SessionResponse)
+def get_session(session_id: str, principal: PrincipalDep, table: TableDep) -> SessionResponse:
+    """One session (an API key of its tenant, or a join token of this session)."""
+    principal.require_session(session_id)
+    return to_response(table, create_session_service(table).get_session(session_id, principal.tenant_id))
+
+
+@router.post("/{session_id}/end", response_model=SessionResponse)
+def end_session(
+    session_id: str, tenant: TenantDep, table: TableDep, settings: SettingsDep
+) -> SessionResponse:
+    """End a session; a recording already uploaded and waiting starts processing."""
+    session = create_session_service(table).end_session(session_id, tenant.tenant_id, actor=tenant.actor)
+    create_pipeline_service(table, settings).session_ended(session)
+    return to_response(table, session)
+
+
+@router.delete("/{session_id}", response_model=SessionResponse)
+def delete_session(session_id: str, tenant: TenantDep, table: TableDep) -> SessionResponse:
+    """Soft-delete a session: gone from the API, kept in the table with its audit fields."""
+    session = create_session_service(table).delete_session(session_id, tenant.tenant_id, actor=tenant.actor)
+    return to_response(table, session)

@@ -1,0 +1,1 @@
+"""Canonical JSON, KMS signing, JWS/JWKS, verification."""

@@ -1,0 +1,86 @@
+"""Session API bodies (the seed's schemas, extended)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SessionStatus = Literal["scheduled", "ended", "DELETED"]
+
+
+class ParticipantSchema(BaseModel):
+    """One side of a two-party session."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(..., min_length=1, max_length=100)
+    external_user_id: str | None = Field(default=None, max_length=200)
+
+
+class CreateSessionRequest(BaseModel):
+    """``POST /v1/sessions``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: ParticipantSchema
+    client: ParticipantSchema
+    auto_start_recording: bool = True
+    webhook_url: str | None = Field(default=None, max_length=2048)
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$", description="ISO 639-1 hint")
+    num_speakers: int | None = Field(default=None, ge=1, le=20)
+    min_speakers: int | None = Field(default=None, ge=1, le=20)
+    max_speakers: int | None = Field(default=None, ge=1, le=20)
+    workflow_id: str | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="after")
+    def _speaker_bounds(self) -> CreateSessionRequest:
+        if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
+            raise ValueError("min_speakers must not exceed max_speakers")
+        return self
+
+
+class WidgetUrls(BaseModel):
+    """Widget URLs, each carrying its participant's join token."""
+
+    host: str
+    client: str
+
+
+class RecordingSummary(BaseModel):
+    """A recording as the session view shows it."""
+
+    recording_id: str
+    status: str
+    failure_reason: str | None = None
+
+
+class SessionResponse(BaseModel):
+    """A session as the API returns it."""
+
+    session_id: str
+    status: SessionStatus
+    host: ParticipantSchema
+    client: ParticipantSchema
+    auto_start_recording: bool
+    webhook_url: str | None = None
+    language: str | None = None
+    workflow_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None = None
+    recordings: list[RecordingSummary] = Field(default_factory=list)
+
+
+class CreateSessionResponse(SessionResponse):
+    """``POST /v1/sessions`` → 201."""
+
+    widget_urls: WidgetUrls
+
+
+class SessionPage(BaseModel):
+    """One page of ``GET /v1/sessions``."""
+
+    items: list[SessionResponse]
+    next_cursor: str | None = None

@@ -1,0 +1,1 @@
+"""Factory-function services: each ``create_*_service(...)`` returns its typed operations."""

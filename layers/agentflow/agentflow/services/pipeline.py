@@ -1,0 +1,104 @@
+"""The pipeline's glue: starting, advancing and failing recordings, with their webhook events.
+
+Stages and API routes call these operations; the state rules themselves live in
+``services.recordings`` and the event rules in ``services.webhooks``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agentflow.aws import records
+from agentflow.services import recordings as recs
+from agentflow.services.sessions import session_key
+from agentflow.services.webhooks import emit_event
+from agentflow.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PipelineService:
+    """Operations that move recordings through the pipeline."""
+
+    maybe_start: Callable[[dict[str, Any], dict[str, Any]], bool]
+    session_ended: Callable[[dict[str, Any]], None]
+    emit: Callable[..., str]
+    fail: Callable[..., bool]
+    get_session_any: Callable[[str, str], dict[str, Any] | None]
+
+
+def create_pipeline_service(table: Any, settings: Settings) -> PipelineService:
+    """Build the pipeline operations over ``table`` with the queue URLs from ``settings``."""
+
+    def emit(session: dict[str, Any], event_type: str, data: dict[str, Any], *, event_key: str) -> str:
+        return emit_event(
+            table,
+            queue_url=settings.webhooks_queue_url,
+            tenant_id=session["tenant_id"],
+            session=session,
+            event_type=event_type,
+            data=data,
+            event_key=event_key,
+        )
+
+    def get_session_any(tenant_id: str, session_id: str) -> dict[str, Any] | None:
+        """The session even when soft-deleted (the pipeline still reports on it)."""
+        item: dict[str, Any] | None = table.get_item(
+            Key=dict(zip(("pk", "sk"), session_key(tenant_id, session_id), strict=True)), ConsistentRead=True
+        ).get("Item")
+        return item
+
+    def maybe_start(session: dict[str, Any], recording: dict[str, Any]) -> bool:
+        """Start an UPLOADED recording when its session allows: auto-start, or already ended."""
+        if recording["status"] != "UPLOADED":
+            return False
+        if session.get("status") == records.DELETED:
+            return False
+        if not session.get("auto_start_recording", True) and session.get("status") != "ended":
+            log.info("recording %s waits for its session to end", recording["recording_id"])
+            return False
+        return recs.start_processing(
+            table,
+            recording,
+            transcribe_queue=settings.transcribe_queue_url,
+            diarize_queue=settings.diarize_queue_url,
+        )
+
+    def session_ended(session: dict[str, Any]) -> None:
+        """Emit ``session.ended`` and start any recording that waited for the end."""
+        emit(
+            session,
+            "session.ended",
+            {"ended_at": session.get("ended_at")},
+            event_key=f"{session['session_id']}:ended",
+        )
+        for recording in recs.session_recordings(table, session["session_id"]):
+            maybe_start(session, recording)
+
+    def fail(recording: dict[str, Any], *, stage: str, reason: str) -> bool:
+        """Mark FAILED and emit ``summary.failed`` once; False if the recording had already ended."""
+        failed = recs.mark_failed(table, recording, stage=stage, reason=reason)
+        if failed is None:
+            return False
+        log.warning("recording %s failed in %s: %s", recording["recording_id"], stage, reason)
+        session = get_session_any(recording["tenant_id"], recording["session_id"])
+        if session is not None:
+            emit(
+                session,
+                "summary.failed",
+                {"recording_id": recording["recording_id"], "stage": stage, "reason": reason},
+                event_key=f"{recording['recording_id']}:summary.failed",
+            )
+        return True
+
+    return PipelineService(
+        maybe_start=maybe_start,
+        session_ended=session_ended,
+        emit=emit,
+        fail=fail,
+        get_session_any=get_session_any,
+    )

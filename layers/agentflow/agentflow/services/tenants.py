@@ -1,0 +1,131 @@
+"""Tenants and their API keys. Only a SHA-256 of each key is stored; the key is shown once."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agentflow.aws import records
+from agentflow.errors import NotFoundError, UnauthorizedError
+from agentflow.ids import new_id
+
+API_KEY_PREFIX = "af_"
+
+
+def hash_api_key(key: str) -> str:
+    """The stored form of an API key: hex SHA-256 (keys are 256-bit random, so no salt is needed)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` + base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+@dataclass(frozen=True)
+class NewTenant:
+    """What ``create_tenant`` returns: the only time the API key is visible."""
+
+    tenant_id: str
+    name: str
+    key_id: str
+    api_key: str
+    webhook_secret: str
+
+
+@dataclass(frozen=True)
+class TenantService:
+    """Operations on tenants and API keys."""
+
+    create_tenant: Callable[..., NewTenant]
+    issue_key: Callable[..., tuple[str, str]]
+    authenticate: Callable[[str], dict[str, Any]]
+    revoke_key: Callable[..., None]
+    get_tenant: Callable[[str], dict[str, Any]]
+
+
+def create_tenant_service(table: Any) -> TenantService:
+    """Build the tenant operations over ``table``."""
+
+    def issue_key(tenant_id: str, *, actor: str) -> tuple[str, str]:
+        """Create an API key for a tenant; return ``(key_id, key)``."""
+        key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+        key_id = new_id("key")
+        records.put_new(
+            table,
+            {
+                "pk": f"APIKEY#{hash_api_key(key)}",
+                "sk": "APIKEY",
+                "entity": "api_key",
+                "gsi1pk": records.tenant_pk(tenant_id),
+                "gsi1sk": f"APIKEY#{key_id}",
+                "key_id": key_id,
+                "tenant_id": tenant_id,
+                "status": "ACTIVE",
+                "prefix": key[:8],
+            },
+            actor=actor,
+        )
+        return key_id, key
+
+    def create_tenant(name: str, *, actor: str = "cli") -> NewTenant:
+        """Create a tenant with one API key and a webhook signing secret."""
+        tenant_id = new_id("ten")
+        secret = new_webhook_secret()
+        records.put_new(
+            table,
+            {
+                "pk": records.tenant_pk(tenant_id),
+                "sk": "TENANT",
+                "entity": "tenant",
+                "tenant_id": tenant_id,
+                "name": name,
+                "status": "ACTIVE",
+                "webhook_secrets": [secret],
+            },
+            actor=actor,
+        )
+        key_id, key = issue_key(tenant_id, actor=actor)
+        return NewTenant(tenant_id=tenant_id, name=name, key_id=key_id, api_key=key, webhook_secret=secret)
+
+    def authenticate(key: str) -> dict[str, Any]:
+        """Return the tenant of an active API key, or raise ``UnauthorizedError``."""
+        if not key.startswith(API_KEY_PREFIX) or len(key) > 200:
+            raise UnauthorizedError()
+        item = table.get_item(Key={"pk": f"APIKEY#{hash_api_key(key)}", "sk": "APIKEY"}).get("Item")
+        if item is None or item.get("status") != "ACTIVE":
+            raise UnauthorizedError()
+        tenant = records.get_live(table, records.tenant_pk(item["tenant_id"]), "TENANT")
+        if tenant is None:
+            raise UnauthorizedError()
+        return {**tenant, "key_id": item["key_id"]}
+
+    def revoke_key(tenant_id: str, key_id: str, *, actor: str = "cli") -> None:
+        """Revoke one of a tenant's keys (the record stays, marked REVOKED)."""
+        items, _ = records.query_live(
+            table, records.tenant_pk(tenant_id), sk_prefix=f"APIKEY#{key_id}", index="gsi1", limit=1
+        )
+        if not items:
+            raise NotFoundError.of("API key", key_id)
+        records.update(
+            table, items[0]["pk"], "APIKEY", actor=actor, values={"status": "REVOKED", "revoked_by": actor}
+        )
+
+    def get_tenant(tenant_id: str) -> dict[str, Any]:
+        """Return a live tenant or raise ``NotFoundError``."""
+        tenant = records.get_live(table, records.tenant_pk(tenant_id), "TENANT")
+        if tenant is None:
+            raise NotFoundError.of("Tenant", tenant_id)
+        return tenant
+
+    return TenantService(
+        create_tenant=create_tenant,
+        issue_key=issue_key,
+        authenticate=authenticate,
+        revoke_key=revoke_key,
+        get_tenant=get_tenant,
+    )

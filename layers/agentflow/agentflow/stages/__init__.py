@@ -1,0 +1,1 @@
+"""What each Lambda handler calls: one record in, side effects out."""

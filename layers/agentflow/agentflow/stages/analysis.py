@@ -1,0 +1,132 @@
+"""The shape both analysis stages share: job in, artifact out, completion recorded, fan-in.
+
+Order matters for crash safety: the artifact is written whole first, then completion is recorded
+(conditionally), then the fan-in claim is tried. A crash anywhere redelivers the job, which finds
+either no completion (and recomputes) or a completion (and only retries the fan-in).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from agentflow.aws import records
+from agentflow.errors import PermanentStageError
+from agentflow.ids import now_iso
+from agentflow.schemas.messages import StageJob
+from agentflow.services import recordings as recs
+from agentflow.services.pipeline import PipelineService, create_pipeline_service
+from agentflow.stages.common import Stopwatch, artifact_key, context, downloaded, put_json
+
+log = logging.getLogger(__name__)
+
+# compute(path, recording, session) -> the artifact (a JSON-serialisable dict)
+Compute = Callable[[Path, dict[str, Any], dict[str, Any]], dict[str, Any]]
+
+ARTIFACTS = {"transcribe": "transcript.json", "diarize": "diarization.json"}
+
+
+def run_analysis(record: SQSRecord, *, stage: str, compute: Compute) -> None:
+    """Run one analysis stage for the job in ``record``."""
+    settings, table = context()
+    job = StageJob.model_validate_json(record.body)
+    recording = records.get_live(table, *recs.recording_key(job.tenant_id, job.recording_id))
+    if recording is None or recording["status"] in ("FAILED", "COMPLETED"):
+        log.info("job %s: recording gone or finished, nothing to do", job.job_id)
+        return
+    pipeline = create_pipeline_service(table, settings)
+    session = pipeline.get_session_any(job.tenant_id, job.session_id)
+    if session is None:
+        log.warning("job %s: session %s not found", job.job_id, job.session_id)
+        return
+    progress = recording.get("stages", {}).get(stage, {})
+    if progress.get("status") != "DONE":
+        recording = _compute(
+            table,
+            pipeline,
+            recording,
+            session,
+            stage=stage,
+            compute=compute,
+            bucket=settings.bucket_name,
+            attempts=int(progress.get("attempts", 0)) + 1,
+        )
+        if recording is None:
+            return
+    if recs.claim_summarize(table, recording, job_id=job.job_id):
+        moved = recs.transition(table, recording, to="SUMMARIZING", from_=("PROCESSING",))
+        if moved is not None or _still_summarizing(table, recording):
+            recs.send_stage_jobs(recording, queues={"summarize": settings.summarize_queue_url})
+
+
+def _still_summarizing(table: Any, recording: dict[str, Any]) -> bool:
+    current = records.get_live(table, *recs.recording_key(recording["tenant_id"], recording["recording_id"]))
+    return current is not None and current["status"] == "SUMMARIZING"
+
+
+def _compute(
+    table: Any,
+    pipeline: PipelineService,
+    recording: dict[str, Any],
+    session: dict[str, Any],
+    *,
+    stage: str,
+    compute: Compute,
+    bucket: str,
+    attempts: int,
+) -> dict[str, Any] | None:
+    started_at = now_iso()
+    recs.record_stage(
+        table, recording, stage, {"status": "RUNNING", "started_at": started_at, "attempts": attempts}
+    )
+    clock = Stopwatch()
+    try:
+        with downloaded(bucket, recording["s3_key"]) as path:
+            artifact = compute(path, recording, session)
+    except PermanentStageError as exc:
+        pipeline.fail(recording, stage=stage, reason=exc.message)
+        return None
+    except Exception as exc:
+        recs.record_stage(
+            table,
+            recording,
+            stage,
+            {
+                "status": "RETRYING",
+                "started_at": started_at,
+                "attempts": attempts,
+                "last_error": f"{exc.__class__.__name__}: {exc}"[:500],
+            },
+        )
+        raise
+    key = artifact_key(recording["recording_id"], ARTIFACTS[stage])
+    put_json(bucket, key, artifact)
+    updated = recs.record_stage(
+        table,
+        recording,
+        stage,
+        {
+            "status": "DONE",
+            "started_at": started_at,
+            "completed_at": now_iso(),
+            "seconds": clock.seconds,
+            "attempts": attempts,
+            "artifact": key,
+        },
+    )
+    if stage == "transcribe":
+        pipeline.emit(
+            session,
+            "transcript.ready",
+            {
+                "recording_id": recording["recording_id"],
+                "language": artifact.get("language"),
+                "words": len(artifact.get("words", [])),
+            },
+            event_key=f"{recording['recording_id']}:transcript.ready",
+        )
+    return updated

@@ -1,0 +1,128 @@
+"""Ingest: check an uploaded object for real, then fan out to transcribe and diarize.
+
+The emulator does not enforce presigned-POST conditions, and a browser can lie about what it
+sends, so the object itself is checked: size, declared type, decodable audio, duration.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from decimal import Decimal
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from agentflow.aws import records
+from agentflow.aws.clients import client
+from agentflow.errors import PermanentStageError
+from agentflow.services import recordings as recs
+from agentflow.services.pipeline import create_pipeline_service
+from agentflow.speech.audio import AudioDecodeError, probe
+from agentflow.speech.channels import is_per_channel_recording
+from agentflow.stages.common import context, downloaded
+
+log = logging.getLogger(__name__)
+
+
+def s3_objects(body: str) -> list[tuple[str, str, int]]:
+    """``(bucket, key, size)`` of each object-created record in an S3 event body.
+
+    Keys arrive URL-encoded with ``+`` for spaces (``quote_plus``); the S3 test event has none.
+    """
+    event = json.loads(body)
+    if event.get("Event") == "s3:TestEvent":
+        return []
+    return [
+        (
+            r["s3"]["bucket"]["name"],
+            unquote_plus(r["s3"]["object"]["key"]),
+            int(r["s3"]["object"].get("size", 0)),
+        )
+        for r in event.get("Records", [])
+        if str(r.get("eventName", "")).startswith("ObjectCreated")
+    ]
+
+
+def check_object(path_size: int, content_type: str, max_bytes: int) -> None:
+    """Reject by size and declared type before decoding anything."""
+    if path_size <= 0:
+        raise PermanentStageError("The uploaded file is empty (0 bytes).")
+    if path_size > max_bytes:
+        raise PermanentStageError(
+            f"The uploaded file is {path_size} bytes, over the limit of {max_bytes} bytes."
+        )
+    if not recs.content_type_allowed(content_type):
+        raise PermanentStageError(
+            f"The uploaded file's type {content_type!r} is not an accepted audio or video type."
+        )
+
+
+def ingest_object(bucket: str, key: str) -> None:
+    """Check one uploaded object and move its recording on (or mark it FAILED)."""
+    settings, table = context()
+    parsed = recs.parse_upload_key(key)
+    if parsed is None:
+        log.warning("ignoring object outside the recordings layout: %s", key)
+        return
+    recording = records.get_live(table, *recs.recording_key(parsed.tenant_id, parsed.recording_id))
+    if recording is None or recording["s3_key"] != key:
+        log.warning("no recording for object %s", key)
+        return
+    pipeline = create_pipeline_service(table, settings)
+    session = pipeline.get_session_any(parsed.tenant_id, parsed.session_id)
+    if session is None:
+        log.warning("no session for object %s", key)
+        return
+    if recording["status"] != "PENDING_UPLOAD":
+        # A duplicate event, or a retry after the state moved on: finish what may be unfinished.
+        pipeline.maybe_start(session, recording)
+        return
+    head = client("s3").head_object(Bucket=bucket, Key=key)
+    try:
+        check_object(int(head["ContentLength"]), head.get("ContentType", ""), int(recording["max_bytes"]))
+        with downloaded(bucket, key) as path:
+            try:
+                info = probe(path)
+            except AudioDecodeError as exc:
+                raise PermanentStageError(f"The upload is not decodable audio: {exc}.") from exc
+            if info.duration <= 0:
+                raise PermanentStageError("The recording contains no audio (duration 0 s).")
+            if info.duration > settings.max_duration_seconds:
+                raise PermanentStageError(
+                    f"The recording lasts {info.duration:.0f} s, over the limit of "
+                    f"{settings.max_duration_seconds:.0f} s."
+                )
+            per_channel = info.channels == 2 and is_per_channel_recording(path)
+    except PermanentStageError as exc:
+        pipeline.fail(recording, stage="ingest", reason=exc.message)
+        return
+    uploaded = recs.transition(
+        table,
+        recording,
+        to="UPLOADED",
+        from_=("PENDING_UPLOAD",),
+        values={
+            "size_bytes": int(head["ContentLength"]),
+            "duration_seconds": Decimal(str(round(info.duration, 3))),
+            "channels": info.channels,
+            "sample_rate": info.sample_rate,
+            "codec": info.codec,
+            "per_channel": per_channel,
+        },
+    )
+    if uploaded is None:  # another delivery of the same event got here first
+        return
+    pipeline.emit(
+        session,
+        "recording.uploaded",
+        {"recording_id": recording["recording_id"], "duration_seconds": round(info.duration, 3)},
+        event_key=f"{recording['recording_id']}:uploaded",
+    )
+    pipeline.maybe_start(session, uploaded)
+
+
+def handle_record(record: SQSRecord) -> None:
+    """Handle one SQS record whose body is an S3 event."""
+    for bucket, key, _size in s3_objects(record.body):
+        ingest_object(bucket, key)
