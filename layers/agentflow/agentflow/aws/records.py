@@ -56,9 +56,10 @@ def update(
     Raises ``ClientError`` (conditional) if the item is absent, deleted, or fails ``condition``.
     """
     values = {**values, "updated_at": now_iso(), "updated_by": actor}
-    names = {f"#k{i}": k for i, k in enumerate(values)}
-    vals = {f":v{i}": v for i, v in enumerate(values.values())}
-    expr = "SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values)))
+    # boto3 names the condition's placeholders #n0/:v0…; ours must not collide with them.
+    names = {f"#upd{i}": k for i, k in enumerate(values)}
+    vals = {f":upd{i}": v for i, v in enumerate(values.values())}
+    expr = "SET " + ", ".join(f"#upd{i} = :upd{i}" for i in range(len(values)))
     cond = Attr("pk").exists() & Attr("status").ne(DELETED)
     if condition is not None:
         cond = cond & condition

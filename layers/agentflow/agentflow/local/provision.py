@@ -191,13 +191,28 @@ def _bucket(template: Template, stack: Stack) -> None:
         if "VersioningConfiguration" in props:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
         if "BucketEncryption" in props:
-            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration=props["BucketEncryption"])
+            # CloudFormation's shape differs from the API's: a list of rules under another name.
+            rules = [
+                {"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"]}
+                for r in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            ]
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
         if "PublicAccessBlockConfiguration" in props:
             s3.put_public_access_block(
                 Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
             )
         if "CorsConfiguration" in props:
-            s3.put_bucket_cors(Bucket=name, CORSConfiguration=props["CorsConfiguration"])
+            cors = [
+                {
+                    "AllowedMethods": r["AllowedMethods"],
+                    "AllowedOrigins": r["AllowedOrigins"],
+                    "AllowedHeaders": r.get("AllowedHeaders", []),
+                    "ExposeHeaders": r.get("ExposedHeaders", []),
+                    "MaxAgeSeconds": int(r.get("MaxAge", 0)),
+                }
+                for r in props["CorsConfiguration"]["CorsRules"]
+            ]
+            s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": cors})
         notification = props.get("NotificationConfiguration", {})
         if notification.get("QueueConfigurations"):
             s3.put_bucket_notification_configuration(

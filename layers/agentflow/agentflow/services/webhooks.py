@@ -7,6 +7,7 @@ twice (SQS delivers at least once) is stored once and delivered once.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -72,7 +73,8 @@ def emit_event(
             "event_id": event_id,
             "type": event_type,
             "status": "RECORDED",
-            "payload": payload,
+            # Stored as the exact JSON text that is delivered and signed (DynamoDB has no floats).
+            "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
         },
         actor=actor,
     )
