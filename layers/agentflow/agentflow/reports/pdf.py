@@ -213,6 +213,7 @@ def _bullets(
 def _table(rows: list[list[Any]], widths: list[float], *, header: bool = True) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT")
     style = [
+        ("FONTNAME", (0, 0), (-1, -1), FONT),  # tables default to Helvetica for their own text
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LINEBELOW", (0, 0), (-1, -1), 0.4, _RULE),
         ("LEFTPADDING", (0, 0), (-1, -1), 4),
@@ -403,6 +404,7 @@ def render_pdf(
         author="AgentFlow",
         subject=f"Signed summary {signature.signature_id}",
         invariant=True,
+        initialFontName=FONT,  # else every page also references Helvetica
     )
     width = doc.width
     story: list[Flowable] = [

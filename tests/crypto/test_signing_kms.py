@@ -1,0 +1,230 @@
+"""The signing service on the local stack: moto's KMS makes the real RSA signatures."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from agentflow import cli
+from agentflow.aws.clients import client
+from agentflow.crypto import jws
+from agentflow.crypto.canonical import sha256_hex
+from agentflow.crypto.jwks import KeySet
+from agentflow.crypto.verify import verify_summary
+from agentflow.errors import ConflictError, SigningError, ValidationError
+from agentflow.services.signatures import SigningService, create_signing_service, jwks_document
+from agentflow.settings import get_settings
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+
+def keyset(db: Any) -> KeySet:
+    return KeySet.from_jwks(jwks_document(db))
+
+
+def test_a_stored_summary_verifies_and_its_items_follow_the_data_model(
+    db: Any, signed: Callable[..., Any]
+) -> None:
+    # GIVEN a summary signed and stored as the summarize stage does
+    stored = signed()
+    record = stored.record
+
+    # WHEN it is verified with the published keys and the PDF
+    result = verify_summary(summary=stored.summary, signature=record, keys=keyset(db), pdf=stored.pdf)
+
+    # THEN it is valid, and the record and items are the documented ones
+    assert result.valid, result.reasons
+    assert record["algorithm"] == "RS256" and record["document_hash"].startswith("SHA256:")
+    assert base64.b64decode(record["signature_value"]) == jws.parse(record["jws"]).signature
+    assert record["manifest"]["pdf_sha256"] == sha256_hex(stored.pdf) == record["pdf_sha256"]
+    item = db.get_item(Key={"pk": f"TENANT#{stored.tenant_id}", "sk": f"SIGNATURE#{record['signature_id']}"})[
+        "Item"
+    ]
+    assert item["gsi1pk"] == f"SESSION#{stored.session['session_id']}" and item["jws"] == record["jws"]
+    key_item = db.get_item(Key={"pk": f"PUBLICKEY#{record['public_key_id']}", "sk": "PUBLICKEY"})["Item"]
+    assert key_item["gsi1pk"] == "PUBLICKEYS" and key_item["jwk"]["kid"] == record["public_key_id"]
+
+
+def test_each_key_is_recorded_once_however_often_it_signs(db: Any, signed: Callable[..., Any]) -> None:
+    # GIVEN two summaries signed with the same current key
+    first, second = signed(), signed()
+    assert first.record["public_key_id"] == second.record["public_key_id"]
+
+    # WHEN the public keys are listed
+    items = db.query(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("PUBLICKEYS"))["Items"]
+
+    # THEN that key appears once
+    assert [i["kid"] for i in items].count(first.record["public_key_id"]) == 1
+
+
+def _with_payload(token: str, **changes: Any) -> str:
+    header, payload, signature = token.split(".")
+    manifest = json.loads(jws.b64url_decode(payload))
+    return ".".join((header, jws.b64url_encode(json.dumps({**manifest, **changes}).encode()), signature))
+
+
+def test_one_changed_byte_or_a_swapped_kid_makes_it_invalid_with_a_reason(
+    db: Any, signed: Callable[..., Any]
+) -> None:
+    # GIVEN two signed summaries (two signatures, one key) and a second key in the JWKS
+    stored, other = signed(), signed()
+    record = stored.record
+    second = create_signing_service(db, client("kms"), key_alias="alias/second-signing-key").rotate()
+    keys = keyset(db)
+
+    def check(**kwargs: Any) -> list[str]:
+        args: dict[str, Any] = {"summary": stored.summary, "signature": record, "pdf": stored.pdf} | kwargs
+        result = verify_summary(keys=keys, **args)
+        assert not result.valid
+        return result.reasons
+
+    changed_summary = json.loads(stored.summary_bytes.replace(b"Rebalance", b"Rebalancf", 1))
+    flipped_pdf = bytearray(stored.pdf)
+    flipped_pdf[len(flipped_pdf) // 2] ^= 0x01
+    header, payload, signature = record["jws"].split(".")
+    swapped_header = jws.b64url_encode(json.dumps({"alg": "RS256", "kid": second.kid, "typ": "JWT"}).encode())
+
+    # WHEN one thing changes at a time
+    # THEN each is invalid and says why
+    assert any("document hash" in r for r in check(summary=changed_summary))
+    assert any("PDF does not match" in r for r in check(pdf=bytes(flipped_pdf)))
+    assert any(
+        "does not verify" in r
+        for r in check(signature={**record, "jws": _with_payload(record["jws"], pdf_sha256="0" * 64)})
+    )
+    assert any(
+        "does not verify" in r
+        for r in check(signature={**record, "jws": f"{header}.{payload}.{other.record['jws'].split('.')[2]}"})
+    )
+    swapped = check(
+        signature={**record, "jws": f"{swapped_header}.{payload}.{signature}", "public_key_id": second.kid}
+    )
+    assert any(f"does not verify with key {second.kid}" in r for r in swapped)
+    assert any("names key" in r for r in check(signature={**record, "public_key_id": second.kid}))
+
+
+def test_a_disabled_key_fails_with_a_clear_reason_even_though_moto_would_sign(
+    db: Any, signer: SigningService, meeting_summary: dict[str, Any]
+) -> None:
+    # GIVEN a block prepared with the current key, which is then disabled
+    kms = client("kms")
+    block = signer.prepare(meeting_summary)
+    key_id = kms.describe_key(KeyId=get_settings().signing_key_alias)["KeyMetadata"]["KeyId"]
+    kms.disable_key(KeyId=key_id)
+    try:
+        # WHEN signing, and preparing again
+        # THEN both refuse, naming the key state
+        with pytest.raises(SigningError, match="Disabled"):
+            signer.sign(
+                block=block,
+                summary=meeting_summary,
+                pdf_sha256="a" * 64,
+                summary_id="sum_x",
+                session_id="ses_x",
+                tenant_id="ten_x",
+            )
+        with pytest.raises(SigningError, match="Disabled"):
+            signer.prepare(meeting_summary)
+    finally:
+        kms.enable_key(KeyId=key_id)
+
+
+def test_a_missing_alias_fails_with_a_clear_reason(db: Any, meeting_summary: dict[str, Any]) -> None:
+    signer = create_signing_service(db, client("kms"), key_alias="alias/does-not-exist")
+    with pytest.raises(SigningError, match="alias/does-not-exist not found"):
+        signer.prepare(meeting_summary)
+
+
+class ThrottledKms:
+    """The real KMS client, except that the first ``throttles`` Sign calls are throttled."""
+
+    def __init__(self, real: Any, throttles: int) -> None:
+        self.real, self.throttles, self.sign_calls = real, throttles, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def sign(self, **kwargs: Any) -> Any:
+        self.sign_calls += 1
+        if self.sign_calls <= self.throttles:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "Sign")
+        return self.real.sign(**kwargs)
+
+
+def test_throttling_is_retried_with_backoff_then_given_up(db: Any, meeting_summary: dict[str, Any]) -> None:
+    # GIVEN KMS that throttles the first two Sign calls, and one that always throttles
+    waits: list[float] = []
+    retry = {"attempts": 4, "base_delay": 0.5, "sleep": waits.append}
+    alias = get_settings().signing_key_alias
+    flaky = ThrottledKms(client("kms"), throttles=2)
+    down = ThrottledKms(client("kms"), throttles=100)
+
+    def sign_with(kms: Any) -> dict[str, Any]:
+        signer = create_signing_service(db, kms, key_alias=alias, retry=retry)
+        block = signer.prepare(meeting_summary)
+        return signer.sign(
+            block=block,
+            summary=meeting_summary,
+            pdf_sha256="b" * 64,
+            summary_id="s",
+            session_id="s",
+            tenant_id="t",
+        )
+
+    # WHEN signing through each
+    record = sign_with(flaky)
+
+    # THEN the first succeeds on the third call after two growing, bounded waits
+    assert flaky.sign_calls == 3 and record["algorithm"] == "RS256"
+    assert len(waits) == 2 and 0 <= waits[0] <= 0.5 and 0 <= waits[1] <= 1.0
+    # AND the second gives up after the configured attempts with the throttling error
+    with pytest.raises(ClientError, match="ThrottlingException"):
+        sign_with(down)
+    assert down.sign_calls == 4
+
+
+def test_after_rotation_old_and_new_signatures_verify(
+    db: Any, signed: Callable[..., Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a summary signed with the current key
+    old = signed()
+
+    # WHEN the operator rotates the key with the CLI and another summary is signed
+    assert cli.main(["keys", "rotate"]) == 0
+    rotation = json.loads(capsys.readouterr().out)
+    new = signed()
+
+    # THEN the new signature uses the new key, the alias moved, and both verify against the JWKS
+    assert rotation["previous_kid"] == old.record["public_key_id"]
+    assert new.record["public_key_id"] == rotation["kid"] != old.record["public_key_id"]
+    alias_key = client("kms").describe_key(KeyId=get_settings().signing_key_alias)["KeyMetadata"]["KeyId"]
+    assert alias_key == rotation["kms_key_id"]
+    keys = keyset(db)
+    assert {old.record["public_key_id"], new.record["public_key_id"]} <= set(keys.keys)
+    for stored in (old, new):
+        result = verify_summary(summary=stored.summary, signature=stored.record, keys=keys, pdf=stored.pdf)
+        assert result.valid, result.reasons
+
+
+def test_signing_is_idempotent_per_block_and_refuses_changed_inputs(
+    signer: SigningService, meeting_summary: dict[str, Any]
+) -> None:
+    # GIVEN a block signed once
+    block = signer.prepare(meeting_summary)
+    ids = {"summary_id": "sum_i", "session_id": "ses_i", "tenant_id": "ten_i"}
+    first = signer.sign(block=block, summary=meeting_summary, pdf_sha256="c" * 64, **ids)
+
+    # WHEN the same job signs it again, or signs another PDF or summary under it
+    again = signer.sign(block=block, summary=meeting_summary, pdf_sha256="c" * 64, **ids)
+
+    # THEN the stored record comes back; the others are refused
+    assert again["jws"] == first["jws"]
+    with pytest.raises(ConflictError):
+        signer.sign(block=block, summary=meeting_summary, pdf_sha256="d" * 64, **ids)
+    with pytest.raises(ValidationError, match="changed after prepare"):
+        signer.sign(block=block, summary={**meeting_summary, "title": "x"}, pdf_sha256="c" * 64, **ids)
+    with pytest.raises(ValidationError, match="pdf_sha256"):
+        signer.sign(block=block, summary=meeting_summary, pdf_sha256="C" * 64, **ids)
