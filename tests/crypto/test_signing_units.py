@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import rfc8785
 from agentflow.crypto import jws
 from agentflow.crypto.canonical import canonicalize, document_hash
 from agentflow.crypto.jwks import JWKError, KeySet, jwk_public_key, public_jwk, thumbprint
@@ -12,6 +13,8 @@ from agentflow.crypto.verify import verify_summary
 from agentflow.errors import ValidationError
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +35,39 @@ def test_canonical_form_is_rfc8785_not_sorted_json_dumps() -> None:
     assert canonical != json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
+def test_keys_are_ordered_by_utf16_code_units_on_the_fast_path_too() -> None:
+    # GIVEN only values the fast path takes, with keys whose code-point and UTF-16 orders differ
+    value = {"\ufb33": 1, "\U0001f600": 2.5, "a": [1.0, "x"]}
+
+    # THEN the astral key comes first, as UTF-16 orders it
+    assert canonicalize(value) == '{"a":[1,"x"],"\U0001f600":2.5,"\ufb33":1}'.encode()
+
+
+# Keys that make code-point order and UTF-16 order differ (U+FB33 sorts after U+1F600 in UTF-16).
+KEYS = st.text(st.sampled_from("aZé\x00\x1f\u2028\ufb33\uffff\U0001f600\U00010000"), max_size=3) | st.text(
+    max_size=6
+)
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([1e-7, 1e-5, 1.5e-4, 1e16, 1e20, 1e21, 123456789012345680000.0, 2.0**53, -0.0, 5e-324])
+    | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(KEYS, children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(JSON_VALUES)
+def test_the_fast_path_agrees_with_the_reference_rfc8785_implementation(value: object) -> None:
+    # GIVEN any JSON value (non-BMP keys, control characters, awkward floats included)
+    # WHEN canonicalised by our fast path and by the rfc8785 package
+    # THEN the bytes are identical
+    assert canonicalize(value) == rfc8785.dumps(value)
+
+
 def test_document_hash_ignores_formatting_but_not_content() -> None:
     # GIVEN the same JSON value written two ways, and one with a changed character
     compact = json.loads('{"title":"Review","decisions":[{"text":"Rebalance"}],"duration":127.0}')
@@ -48,7 +84,7 @@ def test_document_hash_ignores_formatting_but_not_content() -> None:
 
 
 def test_values_json_cannot_carry_exactly_are_refused() -> None:
-    for value in ({"x": float("nan")}, {"x": 2**60}, {1: "non-string key"}):
+    for value in ({"x": float("nan")}, {"x": 2**60}, {1: "non-string key"}, {"x": "\ud800"}, {"x": {1, 2}}):
         with pytest.raises(ValidationError):
             canonicalize(value)
 
