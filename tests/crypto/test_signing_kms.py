@@ -228,3 +228,27 @@ def test_signing_is_idempotent_per_block_and_refuses_changed_inputs(
         signer.sign(block=block, summary={**meeting_summary, "title": "x"}, pdf_sha256="c" * 64, **ids)
     with pytest.raises(ValidationError, match="pdf_sha256"):
         signer.sign(block=block, summary=meeting_summary, pdf_sha256="C" * 64, **ids)
+
+
+def test_a_compromised_key_leaves_the_jwks_and_cannot_sign_again(
+    stack: Any, db: Any, meeting_summary: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a signature made with a key of its own alias
+    signer = create_signing_service(db, client("kms"), key_alias="alias/soon-compromised")
+    signer.rotate()
+    block = signer.prepare(meeting_summary)
+    ids = {"summary_id": "sum_c", "session_id": "ses_c", "tenant_id": "ten_c"}
+    record = signer.sign(block=block, summary=meeting_summary, pdf_sha256="e" * 64, **ids)
+    assert verify_summary(summary=meeting_summary, signature=record, keys=keyset(db)).valid
+
+    # WHEN the operator withdraws that key
+    assert cli.main(["keys", "compromised", record["public_key_id"]]) == 0
+    capsys.readouterr()
+
+    # THEN it is gone from the JWKS, its signature no longer verifies, and it signs nothing more
+    result = verify_summary(summary=meeting_summary, signature=record, keys=keyset(db))
+    assert not result.valid and f"key {record['public_key_id']} is not in the JWKS" in result.reasons
+    with pytest.raises(SigningError, match="COMPROMISED"):
+        signer.sign(
+            block=signer.prepare(meeting_summary), summary=meeting_summary, pdf_sha256="e" * 64, **ids
+        )

@@ -277,7 +277,8 @@ def create_signing_service(
             The stored signature record (``public_record`` fields).
 
         Raises:
-            SigningError: the key is missing, disabled, or produced a signature that does not verify.
+            SigningError: the key is missing, disabled, withdrawn from the JWKS (compromised), or
+                produced a signature that does not verify.
             ValidationError: the summary changed since ``prepare`` or ``pdf_sha256`` is not hex SHA-256.
             ConflictError: ``block.signature_id`` was already used for another document.
         """
@@ -288,6 +289,9 @@ def create_signing_service(
         key = key_for(block.key_id)
         # Checked now, not at prepare(): the key may have been disabled while the PDF rendered.
         kms.describe_signing_key(kms_client, key.key_id, **retry_options)
+        published_item = table.get_item(Key={"pk": _public_key_pk(key.kid), "sk": PUBLIC_KEY_SK}).get("Item")
+        if published_item is not None and published_item.get("status") != ACTIVE:
+            raise SigningError(f"Signing key {key.kid} is {published_item.get('status')}: rotate the key")
         created_at = now_iso()
         manifest = build_manifest(
             signature_id=block.signature_id,
