@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     openai_api_key: str = ""
 
     webhook_timeout_seconds: float = 10.0
+    # Waits before retries 1, 2, … (one attempt plus one per entry); JSON list in the environment.
+    webhook_retry_schedule_seconds: list[float] = Field(default=[5, 300, 1800, 7200, 18000, 36000, 36000])
+    # Each wait is scaled by a random factor in [1 - jitter, 1 + jitter].
+    webhook_retry_jitter: float = Field(default=0.2, ge=0, le=1)
+    # How long the previous secret keeps signing (beside the new one) after a rotation.
+    webhook_secret_grace_seconds: int = 24 * 3600
 
     @property
     def widget_url(self) -> str:
