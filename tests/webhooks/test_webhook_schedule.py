@@ -116,3 +116,24 @@ def test_a_client_error_fails_without_retry(world: World, receiver: Receiver) ->
     assert [a["response_code"] for a in delivery["attempts"]] == [400]
     assert delivery["attempts"][0]["response_excerpt"] == "answer 400"
     assert "400" in delivery["failure_reason"]
+
+
+def test_an_internal_fault_is_recorded_and_follows_the_schedule(
+    world: World, receiver: Receiver, queued: list[tuple[int, float]]
+) -> None:
+    # GIVEN a delivery whose signing secrets cannot be read (a fault of ours, not the receiver's)
+    job, _ = pending_delivery(world, receiver)
+
+    def broken(tenant_id: str) -> list[str]:
+        raise RuntimeError("secrets unavailable")
+
+    service = dataclasses.replace(recording_service(world, queued), signing_secrets=broken)
+    # WHEN the attempt runs THEN the record fails (SQS will see it) ...
+    with pytest.raises(RuntimeError):
+        deliver(job, service=service, settings=get_settings())
+    # ... AND the attempt is recorded and the next one queued, so the claim does not linger
+    stored = service.get_delivery(world.tenant.tenant_id, job.delivery_id)
+    assert stored["status"] == "PENDING" and stored["attempt_count"] == 1
+    assert stored["attempts"][0]["error"] == "internal error: RuntimeError"
+    assert [attempt for attempt, _ in queued] == [2]
+    assert receiver.requests == []

@@ -181,14 +181,22 @@ def deliver(job: WebhookJob, *, service: WebhookService, settings: Settings) -> 
     )
     if claimed is None:
         return "lost"
-    return _attempt(claimed, attempt, service=service, settings=settings)
+    started_at = now_iso()
+    try:
+        return _attempt(claimed, attempt, started_at, service=service, settings=settings)
+    except Exception as exc:
+        # Record the attempt (it holds a claim) so that a fault of ours follows the retry schedule
+        # and ends, instead of the claim expiring and being retried forever; then fail the record.
+        log.exception("webhook %s attempt %d raised", job.delivery_id, attempt)
+        error = f"internal error: {type(exc).__name__}"
+        _retry_or_fail(claimed, attempt, started_at, HttpResult(None, 0, error), service, settings)
+        raise
 
 
 def _attempt(
-    claimed: dict[str, Any], attempt: int, *, service: WebhookService, settings: Settings
+    claimed: dict[str, Any], attempt: int, started_at: str, *, service: WebhookService, settings: Settings
 ) -> Outcome:
     tenant_id, url = claimed["tenant_id"], claimed["url"]
-    started_at = now_iso()
     delivery_id = claimed["delivery_id"]
 
     def fail(record: dict[str, Any], reason: str) -> Outcome:
@@ -237,10 +245,26 @@ def _attempt(
         return fail(
             _attempt_record(attempt, started_at, "failed", result, error), f"HTTP {code} is not retried"
         )
+    return _retry_or_fail(claimed, attempt, started_at, result, service, settings)
+
+
+def _retry_or_fail(
+    claimed: dict[str, Any],
+    attempt: int,
+    started_at: str,
+    result: HttpResult,
+    service: WebhookService,
+    settings: Settings,
+) -> Outcome:
+    """Record a failed attempt that may be retried: queue the next one, or fail after the last."""
+    error = result.error or f"HTTP {result.status_code}"
     retry_index = attempt - int(claimed.get("round_first_attempt", 1))
     delay = retry_delay(settings, retry_index, retry_after=result.retry_after)
     if delay is None:
-        return fail(_attempt_record(attempt, started_at, "failed", result, error), f"gave up after: {error}")
+        reason = f"gave up after {attempt} attempts; last: {error}"
+        log.warning("webhook %s failed for good: %s", claimed["delivery_id"], reason)
+        record = _attempt_record(attempt, started_at, "failed", result, error)
+        return "failed" if service.finish(claimed, record, status=FAILED, failure_reason=reason) else "lost"
     next_at = iso_in(delay)
     record = {**_attempt_record(attempt, started_at, "failed", result, error), "next_attempt_at": next_at}
     if service.finish(claimed, record, status=PENDING, next_attempt_at=next_at) is None:
