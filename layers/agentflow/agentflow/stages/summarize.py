@@ -1,14 +1,229 @@
-"""Summarize (filled in by the summary and signing issues)."""
+"""Summarize: words → speakers, the LangGraph workflow, the PDF, the KMS signature, the records.
+
+Order matters for retries: the summary JSON is written first and reused by a redelivered job
+(a recomputed summary would carry other node timings, hence another hash); ids derive from the
+recording, the PDF renders byte-for-byte the same, and signing the same block again returns the
+stored record — so a job delivered twice or killed midway still yields one summary and one
+signature.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from botocore.exceptions import ClientError
+
+from agentflow.aws import records
+from agentflow.aws.clients import client
+from agentflow.crypto.canonical import canonicalize, sha256_hex
+from agentflow.errors import PermanentStageError, SigningError
+from agentflow.ids import now_iso
+from agentflow.schemas.messages import StageJob
+from agentflow.services import recordings as recs
+from agentflow.services.pipeline import create_pipeline_service
+from agentflow.stages.common import Stopwatch, artifact_key, context, get_json
 
 log = logging.getLogger(__name__)
 
 
+def derived_id(prefix: str, recording_id: str) -> str:
+    """An id of another kind for the same recording (``rec_X`` → ``sum_X``): one per recording."""
+    return f"{prefix}_{recording_id.split('_', 1)[1]}"
+
+
+def speaker_turns(
+    transcript: dict[str, Any], diarization: dict[str, Any], session: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Speaker-attributed utterances and the participants, from the two artifacts."""
+    from agentflow.speech.attribution import attribute
+
+    turns = diarization.get("exclusive") or diarization.get("turns") or []
+    if diarization.get("mode") == "per_channel":
+        host, guest = session["host"]["name"], session["client"]["name"]
+        utterances = [
+            u.to_dict() for u in attribute(transcript["words"], turns, names={host: host, guest: guest})
+        ]
+        participants = [{"name": host, "role": "host"}, {"name": guest, "role": "client"}]
+        return utterances, participants
+    utterances = [u.to_dict() for u in attribute(transcript["words"], turns)]
+    speakers = list(dict.fromkeys(u["speaker"] for u in utterances))
+    return utterances, [{"name": name, "role": None} for name in speakers]
+
+
+def _workflow_spec(table: Any, session: dict[str, Any]) -> dict[str, Any] | None:
+    workflow_id = session.get("workflow_id")
+    if not workflow_id:
+        return None
+    from agentflow.services.workflows import create_workflow_service
+
+    spec: dict[str, Any] = create_workflow_service(table).get_workflow(workflow_id, session["tenant_id"])[
+        "spec"
+    ]
+    return spec
+
+
+def _existing_summary(bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        summary: dict[str, Any] = get_json(bucket, key)
+        return summary
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
+
+
+def summarize_recording(job: StageJob) -> None:
+    """Produce, sign and store the summary of one recording."""
+    from agentflow.reports.pdf import render_pdf
+    from agentflow.services.signatures import create_signing_service
+    from agentflow.workflows import run_summary
+
+    settings, table = context()
+    recording = records.get_live(table, *recs.recording_key(job.tenant_id, job.recording_id))
+    if recording is None or recording["status"] != "SUMMARIZING":
+        log.info("job %s: recording is %s, nothing to do", job.job_id, recording and recording["status"])
+        return
+    pipeline = create_pipeline_service(table, settings)
+    session = pipeline.get_session_any(job.tenant_id, job.session_id)
+    if session is None:
+        log.warning("job %s: session %s not found", job.job_id, job.session_id)
+        return
+    bucket, rid = settings.bucket_name, job.recording_id
+    clock, started_at = Stopwatch(), now_iso()
+    attempts = int(recording.get("stages", {}).get("summarize", {}).get("attempts", 0)) + 1
+    recs.record_stage(
+        table, recording, "summarize", {"status": "RUNNING", "started_at": started_at, "attempts": attempts}
+    )
+    s3 = client("s3")
+    summary_key, pdf_key = artifact_key(rid, "summary.json"), artifact_key(rid, "report.pdf")
+    try:
+        summary = _existing_summary(bucket, summary_key)
+        if summary is None:
+            transcript = get_json(bucket, artifact_key(rid, "transcript.json"))
+            diarization = get_json(bucket, artifact_key(rid, "diarization.json"))
+            utterances, participants = speaker_turns(transcript, diarization, session)
+            summary = run_summary(
+                utterances=utterances,
+                participants=participants,
+                language=transcript.get("language"),
+                duration=float(transcript.get("duration") or recording.get("duration_seconds") or 0.0),
+                spec=_workflow_spec(table, session),
+                settings=settings,
+            )
+            # Stored as its RFC 8785 bytes: exactly what the document hash covers.
+            s3.put_object(
+                Bucket=bucket, Key=summary_key, Body=canonicalize(summary), ContentType="application/json"
+            )
+        signer = create_signing_service(table, client("kms"), key_alias=settings.signing_key_alias)
+        block = dataclasses.replace(signer.prepare(summary), signature_id=derived_id("sig", rid))
+        pdf = render_pdf(summary, session, block, jwks_url=f"{settings.public_api_url}/.well-known/jwks.json")
+        s3.put_object(Bucket=bucket, Key=pdf_key, Body=pdf, ContentType="application/pdf")
+        summary_id = derived_id("sum", rid)
+        record = signer.sign(
+            block=block,
+            summary=summary,
+            pdf_sha256=sha256_hex(pdf),
+            summary_id=summary_id,
+            session_id=job.session_id,
+            tenant_id=job.tenant_id,
+        )
+    except SigningError as exc:
+        pipeline.fail(recording, stage="summarize", reason=f"Signing failed: {exc.message}")
+        return
+    except PermanentStageError as exc:
+        pipeline.fail(recording, stage="summarize", reason=exc.message)
+        return
+    except Exception as exc:
+        recs.record_stage(
+            table,
+            recording,
+            "summarize",
+            {
+                "status": "RETRYING",
+                "started_at": started_at,
+                "attempts": attempts,
+                "last_error": f"{exc.__class__.__name__}: {exc}"[:500],
+            },
+        )
+        raise
+    _store_summary(
+        table,
+        job,
+        summary_id=summary_id,
+        block=block,
+        pdf_sha256=record["pdf_sha256"],
+        summary_key=summary_key,
+        pdf_key=pdf_key,
+    )
+    recs.record_stage(
+        table,
+        recording,
+        "summarize",
+        {
+            "status": "DONE",
+            "started_at": started_at,
+            "completed_at": now_iso(),
+            "seconds": clock.seconds,
+            "attempts": attempts,
+            "artifact": summary_key,
+        },
+    )
+    done = recs.transition(
+        table,
+        recording,
+        to="COMPLETED",
+        from_=("SUMMARIZING",),
+        values={"summary_id": summary_id, "signature_id": block.signature_id, "completed_at": now_iso()},
+    )
+    if done is None:
+        return
+    pipeline.emit(
+        session,
+        "summary.ready",
+        {
+            "recording_id": rid,
+            "summary_id": summary_id,
+            "signature_id": block.signature_id,
+            "document_hash": block.document_hash,
+            "pdf_url": f"{settings.public_api_url}/v1/sessions/{job.session_id}/summary",
+        },
+        event_key=f"{rid}:summary.ready",
+    )
+
+
+def _store_summary(
+    table: Any, job: StageJob, *, summary_id: str, block: Any, pdf_sha256: str, summary_key: str, pdf_key: str
+) -> None:
+    try:
+        records.put_new(
+            table,
+            {
+                "pk": records.tenant_pk(job.tenant_id),
+                "sk": f"SUMMARY#{summary_id}",
+                "entity": "summary",
+                "gsi1pk": f"SESSION#{job.session_id}",
+                "gsi1sk": f"SUMMARY#{summary_id}",
+                "summary_id": summary_id,
+                "session_id": job.session_id,
+                "recording_id": job.recording_id,
+                "tenant_id": job.tenant_id,
+                "document_hash": block.document_hash,
+                "pdf_sha256": pdf_sha256,
+                "signature_id": block.signature_id,
+                "summary_key": summary_key,
+                "pdf_key": pdf_key,
+                "status": "COMPLETED",
+            },
+            actor="stage:summarize",
+        )
+    except ClientError as exc:
+        if not records.is_conditional_failure(exc):  # stored by an earlier delivery: fine
+            raise
+
+
 def handle_record(record: SQSRecord) -> None:
-    """Summarize one recording (not yet)."""
-    log.info("summarize job received: %s", record.body)
+    """Handle one summary job."""
+    summarize_recording(StageJob.model_validate_json(record.body))
