@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -82,11 +83,19 @@ def _retry_after(value: str | None) -> float | None:
     return float(value.strip())
 
 
-def post(target: WebhookTarget, body: bytes, headers: dict[str, str], *, timeout: float) -> HttpResult:
+def post(
+    target: WebhookTarget,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    timeout: float,
+    verify: ssl.SSLContext | bool = True,
+) -> HttpResult:
     """POST ``body`` to ``target`` at one of its checked addresses, never following redirects.
 
     The connection goes to the vetted IP address, with ``Host`` and the TLS server name (SNI,
     certificate check) set to the URL's host, so a DNS change after the check cannot redirect it.
+    ``verify`` is the TLS trust (the system's CAs by default; tests pass their own CA).
     """
     parts = urlsplit(target.url)
     default_port = 443 if target.scheme == "https" else 80
@@ -99,7 +108,7 @@ def post(target: WebhookTarget, body: bytes, headers: dict[str, str], *, timeout
         url = urlunsplit((target.scheme, netloc, parts.path or "/", parts.query, ""))
         try:
             with (
-                httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as http,
+                httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=verify) as http,
                 http.stream(
                     "POST", url, content=body, headers={**headers, "host": host_header}, extensions=extensions
                 ) as response,
