@@ -46,9 +46,11 @@ def handle_record(record: SQSRecord) -> None:
     """Fail the recording(s) a dead-lettered message was about."""
     settings, table = context()
     stage = stage_of_queue(record.event_source_arn)
-    receives = record.attributes.approximate_receive_count
     pipeline = create_pipeline_service(table, settings)
     for recording in _recordings(table, stage, record.body):
-        last_error = recording.get("stages", {}).get(stage, {}).get("last_error") or "no error was recorded"
-        reason = f"The {stage} stage failed after {receives} attempts; last error: {last_error}"
+        progress = recording.get("stages", {}).get(stage, {})
+        last_error = progress.get("last_error") or "no error was recorded"
+        # The stage counts its own attempts; the message's receive count also includes this one.
+        attempts = int(progress.get("attempts") or record.attributes.approximate_receive_count - 1)
+        reason = f"The {stage} stage failed after {attempts} attempts; last error: {last_error}"
         pipeline.fail(recording, stage=stage, reason=reason)
