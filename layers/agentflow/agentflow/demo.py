@@ -1,0 +1,236 @@
+"""``agentflow demo``: a recording in, a verified signed summary and PDF out, on the local stack.
+
+It does what an integrator and a browser would: create a tenant and a session, upload through the
+presigned POST, follow the pipeline, fetch the summary, signature, JWKS and PDF, and verify the
+signature offline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from agentflow.local.client import ApiClient, ApiError
+
+FORMATS = {
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".webm": "video/webm",
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+}
+
+
+class DemoError(RuntimeError):
+    """A step of the demo failed; the message says which and why."""
+
+
+def default_recording() -> Path:
+    """The two-speaker sample that ships inside the pyannote.audio package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pyannote.audio")
+    if spec is None or not spec.submodule_search_locations:
+        raise DemoError("pyannote.audio is not installed; give a recording path")
+    return Path(next(iter(spec.submodule_search_locations))) / "sample" / "sample.wav"
+
+
+def check_recording(path: Path) -> str:
+    """Refuse a missing, unsupported or undecodable file before anything starts; return its type."""
+    from agentflow.speech.audio import AudioDecodeError, probe
+
+    if not path.is_file():
+        raise DemoError(f"recording not found: {path}")
+    content_type = FORMATS.get(path.suffix.lower())
+    if content_type is None:
+        known = ", ".join(sorted(FORMATS))
+        raise DemoError(f"unsupported format {path.suffix or '(none)'!r} for {path.name}; use one of {known}")
+    try:
+        info = probe(path)
+    except AudioDecodeError as exc:
+        raise DemoError(f"{path.name} has no usable audio: {exc}") from exc
+    if info.duration <= 0:
+        raise DemoError(f"{path.name} contains no audio")
+    return content_type
+
+
+def _stage_line(recording: dict[str, Any]) -> str:
+    stages = recording.get("stages") or {}
+    parts = [f"{name} {info.get('status', '?').lower()}" for name, info in sorted(stages.items())]
+    return ", ".join(parts) or "waiting for ingest"
+
+
+def _follow(client: ApiClient, recording_id: str, *, quiet: bool, timeout: float) -> dict[str, Any]:
+    """Poll the recording with a live progress line (stage and elapsed time)."""
+    started = time.monotonic()
+    if quiet:
+        return client.wait(recording_id, timeout=timeout)
+    from rich.console import Console
+    from rich.status import Status
+
+    console = Console(stderr=True)
+    with Status("uploading…", console=console) as status:
+
+        def show(current: dict[str, Any]) -> None:
+            status.update(
+                f"[bold]{current['status']}[/] · {_stage_line(current)} · {time.monotonic() - started:.0f} s"
+            )
+
+        return client.wait(recording_id, timeout=timeout, on_poll=show)
+
+
+def run_demo(*, recording: str | None, out: Path, as_json: bool, timeout: float = 900) -> int:
+    """Run the whole path; return the exit code (0 when the signature verifies)."""
+    try:
+        result = _run(recording=recording, out=out, quiet=as_json, timeout=timeout)
+    except (DemoError, ApiError, TimeoutError, httpx.HTTPError) as exc:
+        if as_json:
+            sys.stdout.write(json.dumps({"ok": False, "error": str(exc)}) + "\n")
+        else:
+            sys.stderr.write(f"demo failed: {exc}\n")
+        return 1
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    else:
+        print_report(result)
+    return 0 if result["verified"] else 1
+
+
+def _run(*, recording: str | None, out: Path, quiet: bool, timeout: float) -> dict[str, Any]:
+    from agentflow.aws.clients import table
+    from agentflow.crypto.canonical import canonicalize
+    from agentflow.crypto.jwks import KeySet
+    from agentflow.crypto.verify import verify_summary
+    from agentflow.local import state
+    from agentflow.local.stack import LocalStack
+    from agentflow.services.tenants import create_tenant_service
+    from agentflow.settings import get_settings
+
+    path = Path(recording) if recording else default_recording()
+    content_type = check_recording(path)
+    timings: dict[str, float] = {}
+    clock = time.monotonic()
+    with ExitStack() as stack_scope:
+        running = state.read()
+        if running:
+            os.environ.update(running["env"])
+            get_settings.cache_clear()
+            api_url = str(running["api_url"])
+        else:
+            stack = stack_scope.enter_context(LocalStack())
+            api_url = stack.api_url
+        timings["stack_start"] = time.monotonic() - clock
+        tenant = create_tenant_service(table(get_settings().table_name)).create_tenant("demo")
+        client = ApiClient(api_url=api_url, api_key=tenant.api_key)
+        session = client.create_session(host={"name": "Host"}, client={"name": "Client"})
+        sid = session["session_id"]
+        upload_started = time.monotonic()
+        recording_id = client.upload(sid, path, filename=path.name, content_type=content_type)
+        final = _follow(client, recording_id, quiet=quiet, timeout=timeout)
+        timings["upload_to_signed_summary"] = time.monotonic() - upload_started
+        if final["status"] != "COMPLETED":
+            raise DemoError(
+                f"the pipeline failed in {final.get('failed_stage')}: {final.get('failure_reason')}"
+            )
+        signed = client.expect(200, "GET", f"/v1/sessions/{sid}/summary")
+        jwks = client.expect(200, "GET", "/.well-known/jwks.json")
+        pdf = httpx.get(signed["pdf_url"], timeout=60)
+        pdf.raise_for_status()
+
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "summary": out / "summary.json",
+        "signature": out / "signature.json",
+        "jwks": out / "jwks.json",
+        "pdf": out / "report.pdf",
+    }
+    # summary.json is written as its RFC 8785 bytes: what the document hash covers (openssl can check it).
+    files["summary"].write_bytes(canonicalize(signed["summary"]))
+    files["signature"].write_text(json.dumps(signed["signature"], indent=2))
+    files["jwks"].write_text(json.dumps(jwks, indent=2))
+    files["pdf"].write_bytes(pdf.content)
+    # Offline: only the files just written, no AWS and no network.
+    check = verify_summary(
+        summary=json.loads(files["summary"].read_text()),
+        signature=json.loads(files["signature"].read_text()),
+        keys=KeySet.from_jwks(json.loads(files["jwks"].read_text())),
+        pdf=files["pdf"].read_bytes(),
+    )
+    stages = {
+        name: float(info["seconds"])
+        for name, info in (final.get("stages") or {}).items()
+        if info.get("seconds") is not None
+    }
+    return {
+        "ok": check.valid,
+        "verified": check.valid,
+        "reasons": list(check.reasons),
+        "recording": str(path),
+        "tenant_id": tenant.tenant_id,
+        "session_id": sid,
+        "recording_id": recording_id,
+        "summary_id": signed["summary_id"],
+        "signature_id": signed["signature"]["signature_id"],
+        "summary": signed["summary"],
+        "signature": signed["signature"],
+        "files": {k: str(v) for k, v in files.items()},
+        "timings": {**timings, "stages": stages},
+        "duration_seconds": final.get("duration_seconds"),
+    }
+
+
+def print_report(result: dict[str, Any]) -> None:
+    """The human-readable summary."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    summary = result["summary"]
+    console.rule(f"[bold]{summary.get('title', 'Summary')}")
+    console.print(summary.get("overview", ""))
+    for heading, key in (
+        ("Key points", "key_points"),
+        ("Decisions", "decisions"),
+        ("Open questions", "open_questions"),
+    ):
+        items = summary.get(key) or []
+        if items:
+            console.print(f"\n[bold]{heading}[/]")
+            for item in items:
+                console.print(f"  • {item['text'] if isinstance(item, dict) else item}")
+    actions = summary.get("action_items") or []
+    if actions:
+        table = Table("Owner", "Action", "Due", title="Action items", title_justify="left")
+        for item in actions:
+            table.add_row(item.get("owner") or "—", item["text"], item.get("due") or "—")
+        console.print(table)
+    speakers = summary.get("speakers") or []
+    if speakers:
+        console.print("\n[bold]Speakers[/]")
+        for speaker in speakers:
+            talk = speaker.get("talk_time_seconds", speaker.get("talk_time", 0)) or 0
+            console.print(f"  {speaker['name']}: {float(talk):.1f} s")
+    mark = (
+        "[green]verified[/]"
+        if result["verified"]
+        else f"[red]NOT verified[/]: {'; '.join(result['reasons'])}"
+    )
+    console.print(f"\nSignature {result['signature_id']} (RS256, KMS): {mark} offline against jwks.json")
+    seconds = result["timings"]["upload_to_signed_summary"]
+    console.print(
+        f"Upload to signed summary: {seconds:.1f} s  ·  stages: "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in result["timings"]["stages"].items())
+    )
+    for name, path in result["files"].items():
+        console.print(f"  {name:<9} {path}")
