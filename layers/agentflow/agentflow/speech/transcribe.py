@@ -1,0 +1,399 @@
+"""Transcription with faster-whisper: words with times, per channel when each participant has one.
+
+The recording is decoded once, streamed in 30 s blocks, and transcribed in windows of about ten
+minutes that end inside pauses found by Silero VAD. Memory therefore stays bounded however long the
+recording is: whole-file faster-whisper holds the audio, its VAD batches and a full-length STFT at
+once, several GB for two hours. Inside a window we do what ``WhisperModel.transcribe(vad_filter=True)``
+does (VAD, keep the speech, decode it, map the times back) but run the VAD only once, since its
+result also chooses where the window ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final, TypedDict
+
+import av
+import numpy as np
+import numpy.typing as npt
+from faster_whisper.transcribe import restore_speech_timestamps
+from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+from agentflow.errors import PermanentStageError
+from agentflow.speech import whisper
+from agentflow.speech.audio import SAMPLE_RATE, AudioDecodeError, iter_chunks
+
+logger = logging.getLogger(__name__)
+
+WINDOW_SECONDS: Final = 600.0
+BLOCK_SECONDS: Final = 30.0
+# Re-examined by the next window when a window ends in silence: speech may be starting there.
+_CARRY_SECONDS: Final = 3.0
+# Splits unbroken speech at its shortest pauses when a whole window has no 2 s pause to cut at.
+_MAX_PIECE_SECONDS: Final = 30.0
+
+# Measured in benchmarks/transcribe.py and docs/TRANSCRIPTION.md. condition_on_previous_text=False
+# stops one bad window from seeding a repetition loop in the next (openai/whisper#1048);
+# compression_ratio_threshold and log_prob/no_speech thresholds are whisper's own fallbacks.
+DECODE_OPTIONS: Final[Mapping[str, Any]] = MappingProxyType(
+    {
+        "beam_size": 5,
+        "temperature": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+        "word_timestamps": True,
+        "condition_on_previous_text": False,
+        "compression_ratio_threshold": 2.4,
+        "log_prob_threshold": -1.0,
+        "no_speech_threshold": 0.6,
+    }
+)
+# faster-whisper's defaults, spelled out: they decide what counts as speech.
+VAD_OPTIONS: Final[Mapping[str, Any]] = MappingProxyType(
+    {"threshold": 0.5, "min_speech_duration_ms": 0, "min_silence_duration_ms": 2000, "speech_pad_ms": 400}
+)
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word; times in seconds from the start of the recording."""
+
+    start: float
+    end: float
+    word: str
+    probability: float
+    channel: int
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of words whisper decoded together (about a sentence)."""
+
+    id: int
+    start: float
+    end: float
+    text: str
+    channel: int
+
+
+class WordDict(TypedDict):
+    """Serialised :class:`Word`."""
+
+    start: float
+    end: float
+    word: str
+    probability: float
+    channel: int
+
+
+class SegmentDict(TypedDict):
+    """Serialised :class:`Segment`."""
+
+    id: int
+    start: float
+    end: float
+    text: str
+    channel: int
+
+
+class TranscriptDict(TypedDict):
+    """Serialised :class:`Transcript` (the ``transcript.json`` artefact)."""
+
+    language: str | None
+    language_probability: float
+    duration: float
+    channels: int
+    model: str
+    segments: list[SegmentDict]
+    words: list[WordDict]
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What was said, when, and on which channel.
+
+    ``language`` is the hint when one was given, else whisper's detection on the first speech;
+    ``None`` (probability 0) when the recording holds no speech and no hint was given.
+    ``channels`` is 1 for a mixed transcription, else the number of channels transcribed.
+    """
+
+    language: str | None
+    language_probability: float
+    duration: float  # seconds
+    channels: int
+    model: str
+    segments: tuple[Segment, ...]
+    words: tuple[Word, ...]
+
+    @property
+    def text(self) -> str:
+        """All segment texts in time order, space-separated."""
+        return " ".join(segment.text for segment in self.segments)
+
+    def to_dict(self) -> TranscriptDict:
+        """The JSON-ready form stored as ``transcript.json``."""
+        return {
+            "language": self.language,
+            "language_probability": self.language_probability,
+            "duration": self.duration,
+            "channels": self.channels,
+            "model": self.model,
+            "segments": [
+                SegmentDict(id=s.id, start=s.start, end=s.end, text=s.text, channel=s.channel)
+                for s in self.segments
+            ],
+            "words": [
+                WordDict(start=w.start, end=w.end, word=w.word, probability=w.probability, channel=w.channel)
+                for w in self.words
+            ],
+        }
+
+
+@dataclass
+class _Window:
+    offset: int  # samples from the start of the channel
+    audio: npt.NDArray[np.float32]  # (samples,)
+    speech: list[dict[str, int]]  # VAD chunks, {"start", "end"} in samples within ``audio``
+
+
+@dataclass
+class _Windower:
+    """Cuts one channel's stream of blocks into windows that end in pauses."""
+
+    window: int = field(default_factory=lambda: int(WINDOW_SECONDS * SAMPLE_RATE))  # samples
+    blocks: list[npt.NDArray[np.float32]] = field(default_factory=list)
+    size: int = 0
+    offset: int = 0
+
+    def push(self, block: npt.NDArray[np.float32]) -> Iterator[_Window]:
+        self.blocks.append(block)
+        self.size += block.shape[0]
+        while self.size >= self.window:
+            yield self._cut(final=False)
+
+    def finish(self) -> Iterator[_Window]:
+        if self.size:
+            yield self._cut(final=True)
+
+    def _cut(self, *, final: bool) -> _Window:
+        audio = np.concatenate(self.blocks)
+        speech = _speech(audio)
+        if final:
+            cut, keep = audio.shape[0], speech
+        else:
+            cut, keep = _choose_cut(audio.shape[0], speech)
+            if cut is None:
+                speech = _speech(audio, max_speech_s=_MAX_PIECE_SECONDS)
+                cut, keep = _choose_cut(audio.shape[0], speech)
+            if not cut:
+                # Unreachable with 30 s pieces in a 600 s window; never loop without progress.
+                cut, keep = audio.shape[0], speech
+        window = _Window(self.offset, audio[:cut], keep)
+        rest = audio[cut:].copy()  # a copy, so the window's array is freed once transcribed
+        self.blocks, self.size, self.offset = [rest], rest.shape[0], self.offset + cut
+        return window
+
+
+def _speech(audio: npt.NDArray[np.float32], max_speech_s: float = float("inf")) -> list[dict[str, int]]:
+    options = VadOptions(**VAD_OPTIONS, max_speech_duration_s=max_speech_s)
+    chunks: list[dict[str, int]] = get_speech_timestamps(audio, options, sampling_rate=SAMPLE_RATE)
+    return chunks
+
+
+def _choose_cut(samples: int, speech: list[dict[str, int]]) -> tuple[int | None, list[dict[str, int]]]:
+    """Where to end a window of ``samples``, and the speech chunks it keeps.
+
+    A chunk still running at the window's end reaches exactly ``samples``; it and everything after
+    the last finished chunk go to the next window. ``None`` means no chunk has finished.
+    """
+    carry = int(_CARRY_SECONDS * SAMPLE_RATE)
+    closed = [chunk for chunk in speech if chunk["end"] < samples]
+    if not speech:
+        return samples - carry, []
+    if not closed:
+        return (speech[0]["start"] or None), []
+    if len(closed) < len(speech):
+        return closed[-1]["end"], closed
+    return max(closed[-1]["end"], samples - carry), closed
+
+
+def normalize_words(text: str) -> list[str]:
+    """Lower-case words without punctuation, digits spelled out, for comparing transcripts.
+
+    Args:
+        text: Any transcript text.
+
+    Returns:
+        The words, e.g. ``"Ask not, 2 times!"`` → ``["ask", "not", "two", "times"]``.
+    """
+    text = re.sub(r"(?<=\d),(?=\d)", "", text.lower().replace("’", "'"))
+    words: list[str] = []
+    for token in re.findall(r"[\w']+", text):
+        token = token.strip("'")
+        if token.isdigit() and int(token) < 1000:
+            words.extend(_spell(int(token)).split())
+        elif token:
+            words.append(token)
+    return words
+
+
+_ONES = (
+    *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
+    *("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"),
+)
+_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+
+
+def _spell(number: int) -> str:
+    if number < 20:
+        return _ONES[number]
+    if number < 100:
+        tens, ones = divmod(number, 10)
+        return _TENS[tens] + (f" {_ONES[ones]}" if ones else "")
+    hundreds, rest = divmod(number, 100)
+    return f"{_ONES[hundreds]} hundred" + (f" {_spell(rest)}" if rest else "")
+
+
+def _language_hint(language: str | None, model: Any) -> str | None:
+    if not language:
+        return None
+    code = language.split("-")[0].split("_")[0].lower()  # "en-US" → "en"
+    if code not in model.supported_languages:
+        raise PermanentStageError(
+            f"language {language!r} is not supported by this whisper model", field="language"
+        )
+    return code
+
+
+def _check_audio(path: Path) -> None:
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise AudioDecodeError("the file has no audio stream")
+    except av.error.FFmpegError as exc:
+        raise AudioDecodeError(f"the audio could not be opened ({exc})") from exc
+
+
+def _blocks(path: Path, *, mono: bool) -> Iterator[npt.NDArray[np.float32]]:
+    _check_audio(path)
+    try:
+        yield from iter_chunks(path, mono=mono, chunk_seconds=BLOCK_SECONDS)
+    except av.error.FFmpegError as exc:
+        raise AudioDecodeError(f"the audio could not be decoded ({exc})") from exc
+
+
+@dataclass
+class _Decoder:
+    """Runs whisper over windows and collects words; detects the language once, on the first speech."""
+
+    model: Any
+    language: str | None
+    language_probability: float = 0.0
+    segments: list[tuple[float, int, float, str]] = field(default_factory=list)  # start, channel, end, text
+    words: list[Word] = field(default_factory=list)
+    windows: int = 0
+
+    def run(self, window: _Window, channel: int) -> None:
+        if not window.speech:
+            return
+        self.windows += 1
+        speech = np.concatenate([window.audio[c["start"] : c["end"]] for c in window.speech])
+        segments, info = self.model.transcribe(
+            speech, language=self.language, vad_filter=False, **DECODE_OPTIONS
+        )
+        if self.language is None:
+            self.language, self.language_probability = info.language, float(info.language_probability)
+        start_s = window.offset / SAMPLE_RATE
+        end_s = start_s + len(window.audio) / SAMPLE_RATE
+
+        def place(seconds: float) -> float:
+            # DTW alignment may put a boundary a frame past the audio: keep times inside the window.
+            return round(min(max(start_s + float(seconds), start_s), end_s), 3)
+
+        for segment in restore_speech_timestamps(segments, window.speech, SAMPLE_RATE):
+            text = segment.text.strip()
+            if not text:
+                continue
+            for word in segment.words or ():
+                begin = place(word.start)
+                self.words.append(
+                    Word(
+                        start=begin,
+                        end=max(place(word.end), begin),
+                        word=word.word.strip(),
+                        probability=round(float(word.probability), 4),
+                        channel=channel,
+                    )
+                )
+            self.segments.append((place(segment.start), channel, place(segment.end), text))
+
+
+def transcribe(
+    path: Path, *, language: str | None = None, split_channels: bool = False, model: str | None = None
+) -> Transcript:
+    """Transcribe a recording with word timestamps.
+
+    Args:
+        path: Any audio file PyAV can decode.
+        language: An ISO 639-1 code (or a tag such as ``en-US``) that skips language detection.
+        split_channels: Transcribe each channel on its own (one participant per channel) and keep
+            the channel on every word; otherwise the channels are mixed to mono (channel 0).
+        model: A whisper size name or directory; default the ``WHISPER_MODEL`` setting.
+
+    Returns:
+        The transcript; empty (no segments, no words) when the recording holds no speech.
+
+    Raises:
+        AudioDecodeError: The file has no decodable audio.
+        PermanentStageError: The language is not one the model knows.
+        WeightsError: The model's files are missing or not the recorded bytes.
+    """
+    began = time.perf_counter()
+    whisper_model = whisper.get_model(model)
+    whisper.vad_path()
+    decoder = _Decoder(whisper_model, language=_language_hint(language, whisper_model))
+    if decoder.language is not None:
+        decoder.language_probability = 1.0
+    elif not whisper_model.model.is_multilingual:
+        decoder.language, decoder.language_probability = "en", 1.0
+
+    windowers: list[_Windower] = []
+    samples = 0
+    for block in _blocks(path, mono=not split_channels):  # (channels, samples)
+        if not windowers:
+            windowers = [_Windower() for _ in range(block.shape[0])]
+        samples += block.shape[1]
+        for channel, windower in enumerate(windowers):
+            for window in windower.push(block[channel]):
+                decoder.run(window, channel)
+    for channel, windower in enumerate(windowers):
+        for window in windower.finish():
+            decoder.run(window, channel)
+
+    ordered = sorted(decoder.segments, key=lambda item: (item[0], item[1]))
+    transcript = Transcript(
+        language=decoder.language,
+        language_probability=round(decoder.language_probability, 4),
+        duration=round(samples / SAMPLE_RATE, 3),
+        channels=max(len(windowers), 1),
+        model=whisper.resolve(model).label,
+        segments=tuple(
+            Segment(id=index, start=start, end=end, text=text, channel=channel)
+            for index, (start, channel, end, text) in enumerate(ordered)
+        ),
+        words=tuple(sorted(decoder.words, key=lambda word: (word.start, word.channel))),
+    )
+    logger.info(
+        "transcribed %s: %.1f s, %d channel(s), %d window(s), %d words in %.1f s",
+        path.name,
+        transcript.duration,
+        transcript.channels,
+        decoder.windows,
+        len(transcript.words),
+        time.perf_counter() - began,
+    )
+    return transcript

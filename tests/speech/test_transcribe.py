@@ -1,0 +1,279 @@
+"""Transcription stage: real whisper models on the reference recordings in ../shared/data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from agentflow.errors import PermanentStageError
+from agentflow.settings import get_settings
+from agentflow.speech import transcribe as transcribe_module
+from agentflow.speech import whisper
+from agentflow.speech.audio import SAMPLE_RATE, AudioDecodeError, decode
+from agentflow.speech.transcribe import Transcript, normalize_words, transcribe
+from agentflow.speech.weights import WeightsError, sha256_file
+
+JFK = (
+    "And so my fellow Americans, ask not what your country can do for you,"
+    " ask what you can do for your country."
+)
+LEFT = "He began a confused complaint against the wizard, who had vanished behind the curtain on the left."
+RIGHT = "The horizon seems extremely distant."
+
+
+def write_wav(path: Path, audio: npt.NDArray[np.float32]) -> Path:
+    """Write (channels, samples) float audio as 16 kHz 16-bit PCM."""
+    pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(pcm.shape[0])
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(pcm.T.tobytes())
+    return path
+
+
+def assert_well_timed(transcript: Transcript) -> None:
+    """Words in time order per channel, each inside the audio, start ≤ end; segments likewise."""
+    assert transcript.words, "expected words"
+    last: dict[int, float] = {}
+    for word in transcript.words:
+        assert 0.0 <= word.start <= word.end <= transcript.duration, word
+        assert word.start >= last.get(word.channel, 0.0), word
+        assert 0.0 <= word.probability <= 1.0
+        last[word.channel] = word.start
+    for segment in transcript.segments:
+        assert 0.0 <= segment.start <= segment.end <= transcript.duration, segment
+    assert [s.id for s in transcript.segments] == list(range(len(transcript.segments)))
+
+
+def channel_text(transcript: Transcript, channel: int) -> list[str]:
+    return normalize_words(" ".join(w.word for w in transcript.words if w.channel == channel))
+
+
+@pytest.fixture
+def clean_settings() -> Iterator[None]:
+    """Settings re-read from the environment this test sets, and again after it."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+# --- no model needed -------------------------------------------------------------------------------
+
+
+def test_normalize_words_ignores_case_punctuation_and_number_format() -> None:
+    assert normalize_words("Ask not, my fellow-Americans! 2 times, 1,000 ways.") == [
+        *("ask", "not", "my", "fellow", "americans", "two", "times", "1000", "ways"),
+    ]
+    assert normalize_words("It's 42") == ["it's", "forty", "two"]
+
+
+def test_importing_the_stage_loads_no_model() -> None:
+    code = (
+        "import agentflow.speech.transcribe, faster_whisper.vad as vad\n"
+        "from agentflow.speech import whisper\n"
+        "assert whisper._load.cache_info().currsize == 0\n"
+        "assert vad.get_vad_model.cache_info().currsize == 0\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_choose_cut_ends_windows_in_pauses() -> None:
+    choose = transcribe_module._choose_cut  # the window-cutting rule, on VAD chunk lists (samples)
+    n = 1000 * SAMPLE_RATE
+    finished, running = {"start": 100, "end": 5000}, {"start": 9000, "end": n}
+    # GIVEN speech still running at the window's end WHEN cutting THEN cut after the last finished chunk
+    assert choose(n, [finished, running]) == (5000, [finished])
+    # GIVEN silence at the end THEN keep a short tail for speech that may be starting
+    assert choose(n, [finished]) == (n - 3 * SAMPLE_RATE, [finished])
+    assert choose(n, []) == (n - 3 * SAMPLE_RATE, [])
+    # GIVEN speech from the first sample to the end THEN no cut (the caller splits it finer)
+    assert choose(n, [{"start": 0, "end": n}]) == (None, [])
+    # GIVEN silence then unfinished speech THEN drop the silence, carry the speech
+    assert choose(n, [running]) == (9000, [])
+
+
+def test_size_names_and_directories_resolve_to_verified_models(tmp_path: Path) -> None:
+    assert whisper.resolve("tiny.en").label == "tiny.en"
+    # GIVEN a directory named like a recorded model THEN its files are checked against those digests
+    baked = tmp_path / "whisper-tiny.en"
+    shutil.copytree(whisper.resolve("tiny.en").directory, baked)
+    assert whisper.ensure_model(str(baked)) == whisper.ModelRef("tiny.en", baked.resolve())
+    # GIVEN a tampered file THEN loading is refused
+    tampered = tmp_path / "other" / "whisper-tiny.en"
+    shutil.copytree(baked, tampered)
+    (tampered / "config.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(WeightsError, match="SHA-256"):
+        whisper.ensure_model(str(tampered))
+    # GIVEN a directory whose digests nobody recorded THEN it is refused too
+    with pytest.raises(WeightsError, match="no SHA-256"):
+        whisper.ensure_model(str(shutil.copytree(baked, tmp_path / "mystery")))
+    with pytest.raises(WeightsError, match="neither"):
+        whisper.resolve(str(tmp_path / "missing"))
+
+
+def test_base_is_assembled_once_from_its_two_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_settings: None
+) -> None:
+    monkeypatch.setenv("SPEECH_CACHE_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    ref = whisper.ensure_model("base")
+    assert ref.directory == tmp_path / "whisper-base"
+    model_bin = ref.directory / "model.bin"
+    assert sha256_file(model_bin) == json.loads(_manifest())["whisper-base/model.bin"]
+    first = model_bin.stat().st_mtime_ns
+    whisper.prepare_models()
+    assert model_bin.stat().st_mtime_ns == first, "prepare_models rebuilt an intact model"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["whisper-base"], "staging left behind"
+    assert oct(ref.directory.stat().st_mode & 0o777) == "0o755"
+
+
+def _manifest() -> str:
+    return (Path(whisper.__file__).resolve().parents[1] / "weights.json").read_text(encoding="utf-8")
+
+
+def test_undecodable_file_is_an_audio_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "recording.wav"
+    bogus.write_text("not audio at all", encoding="utf-8")
+    with pytest.raises(AudioDecodeError):
+        transcribe(bogus)
+
+
+# --- real models on real audio --------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_jfk_is_transcribed_word_exact(shared_data: Path) -> None:
+    transcript = transcribe(shared_data / "jfk.flac")
+
+    assert normalize_words(transcript.text) == normalize_words(JFK)
+    assert channel_text(transcript, 0) == normalize_words(JFK)
+    assert transcript.language == "en" and transcript.language_probability > 0.5
+    assert transcript.model == "base" and transcript.channels == 1
+    assert transcript.duration == pytest.approx(11.0, abs=0.05)
+    assert_well_timed(transcript)
+    # "country" ends the speech: its last word sits near the end, not at 0 or past the audio
+    assert transcript.words[-1].end > 8.0
+
+
+@pytest.mark.slow
+def test_each_channel_of_a_per_channel_recording_is_transcribed_word_exact(shared_data: Path) -> None:
+    transcript = transcribe(shared_data / "stereo_diarization.wav", split_channels=True)
+
+    assert transcript.channels == 2
+    assert channel_text(transcript, 0) == normalize_words(LEFT)
+    assert channel_text(transcript, 1) == normalize_words(RIGHT)
+    assert {s.channel for s in transcript.segments} == {0, 1}
+    assert_well_timed(transcript)
+    data = transcript.to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert set(data) == {
+        *("language", "language_probability", "duration", "channels", "model", "segments", "words")
+    }
+    assert set(data["segments"][0]) == {"id", "start", "end", "text", "channel"}
+    assert set(data["words"][0]) == {"start", "end", "word", "probability", "channel"}
+
+
+@pytest.mark.slow
+def test_silence_gives_an_empty_transcript(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    # 20 s: digital silence, then room noise at about -60 dBFS
+    audio = np.concatenate([np.zeros(10 * SAMPLE_RATE), rng.normal(0, 1e-3, 10 * SAMPLE_RATE)])
+    path = write_wav(tmp_path / "silence.wav", audio[None, :].astype(np.float32))
+
+    transcript = transcribe(path)
+    hinted = transcribe(path, language="en-US")
+
+    assert transcript.words == () and transcript.segments == ()
+    assert transcript.language is None and transcript.language_probability == 0.0
+    assert transcript.duration == pytest.approx(20.0, abs=0.01)
+    assert hinted.words == () and hinted.language == "en" and hinted.language_probability == 1.0
+
+
+@pytest.mark.slow
+def test_language_hint_skips_detection_and_unknown_codes_are_refused(shared_data: Path) -> None:
+    transcript = transcribe(shared_data / "jfk.flac", language="EN", model="tiny.en")
+
+    assert transcript.language == "en" and transcript.language_probability == 1.0
+    assert transcript.model == "tiny.en"
+    assert normalize_words(transcript.text) == normalize_words(JFK)
+    with pytest.raises(PermanentStageError):
+        transcribe(shared_data / "jfk.flac", language="xx")
+
+
+@pytest.mark.slow
+def test_long_audio_in_windows_loses_and_repeats_nothing(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN three copies of jfk.flac 3 s apart and windows (15 s) shorter than the recording
+    jfk = decode(shared_data / "jfk.flac")
+    gap = np.zeros((1, 3 * SAMPLE_RATE), dtype=np.float32)
+    path = write_wav(tmp_path / "long.wav", np.concatenate([jfk, gap, jfk, gap, jfk], axis=1))
+    monkeypatch.setattr(transcribe_module, "WINDOW_SECONDS", 15.0)
+    windows = _count_windows(monkeypatch)
+
+    transcript = transcribe(path, language="en", model="tiny.en")
+
+    assert len(windows) >= 2
+    # windows start in pauses: no word straddles a window's start
+    assert not [(w, t) for w in transcript.words for t in windows[1:] if w.start < t < w.end]
+    assert normalize_words(transcript.text) == normalize_words(JFK) * 3
+    assert_well_timed(transcript)
+    period = (jfk.shape[1] + gap.shape[1]) / SAMPLE_RATE
+    firsts = [w.start for w in transcript.words if normalize_words(w.word) == ["and"]]
+    # whisper places a first word to within a few hundred ms; a wrong window offset would be seconds off
+    assert firsts == pytest.approx([0.0, period, 2 * period], abs=1.0)
+
+
+@pytest.mark.slow
+def test_speech_without_pauses_is_cut_inside_short_pauses(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a 30 s conversation with no 2 s pause and 10 s windows
+    monkeypatch.setattr(transcribe_module, "WINDOW_SECONDS", 10.0)
+    reference = [
+        word
+        for line in (shared_data / "sample.stm").read_text(encoding="utf-8").splitlines()
+        for word in normalize_words(" ".join(line.split()[5:]))
+    ]
+
+    windows = _count_windows(monkeypatch)
+
+    windowed = transcribe(shared_data / "sample.wav", language="en")
+
+    assert len(windows) >= 3
+    assert not [(w, t) for w in windowed.words for t in windows[1:] if w.start < t < w.end]
+
+    # THEN windows end between words: the text stays close to the reference (whisper base, WER)
+    assert _wer(reference, normalize_words(windowed.text)) < 0.3
+    assert_well_timed(windowed)
+
+
+def _count_windows(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the start (seconds) of each window whisper is run on."""
+    starts: list[float] = []
+    run = transcribe_module._Decoder.run
+
+    def counting(self: transcribe_module._Decoder, window: transcribe_module._Window, channel: int) -> None:
+        starts.append(window.offset / SAMPLE_RATE)
+        run(self, window, channel)
+
+    monkeypatch.setattr(transcribe_module._Decoder, "run", counting)
+    return starts
+
+
+def _wer(reference: list[str], hypothesis: list[str]) -> float:
+    row = list(range(len(hypothesis) + 1))
+    for i, ref in enumerate(reference, 1):
+        prev, row[0] = row[0], i
+        for j, hyp in enumerate(hypothesis, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ref != hyp))
+    return row[-1] / max(len(reference), 1)
