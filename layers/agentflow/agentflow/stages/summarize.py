@@ -40,14 +40,22 @@ def speaker_turns(
     """Speaker-attributed utterances and the participants, from the two artifacts."""
     from agentflow.speech.attribution import attribute
 
-    turns = diarization.get("exclusive") or diarization.get("turns") or []
     if diarization.get("mode") == "per_channel":
+        # One participant per channel: a word's channel says who spoke it, even over crosstalk
+        # (where overlapping turns alone could not).
         host, guest = session["host"]["name"], session["client"]["name"]
-        utterances = [
-            u.to_dict() for u in attribute(transcript["words"], turns, names={host: host, guest: guest})
-        ]
+        whole = float(transcript.get("duration") or 0.0)
+        utterances = []
+        for channel, name in enumerate((host, guest)):
+            words = [w for w in transcript["words"] if int(w.get("channel", 0)) == channel]
+            turn = [{"start": 0.0, "end": whole, "speaker": name}]
+            utterances += [u.to_dict() for u in attribute(words, turn, names={name: name})]
+        utterances.sort(key=lambda u: (u["start"], u["end"]))
+        for number, utterance in enumerate(utterances, start=1):
+            utterance["id"] = f"u{number}"
         participants = [{"name": host, "role": "host"}, {"name": guest, "role": "client"}]
         return utterances, participants
+    turns = diarization.get("exclusive") or diarization.get("turns") or []
     utterances = [u.to_dict() for u in attribute(transcript["words"], turns)]
     speakers = list(dict.fromkeys(u["speaker"] for u in utterances))
     return utterances, [{"name": name, "role": None} for name in speakers]
