@@ -90,11 +90,16 @@ def cmd_tenants_create(args: argparse.Namespace) -> int:
 def cmd_tenants_revoke_key(args: argparse.Namespace) -> int:
     """Revoke an API key."""
     from agentflow.aws.clients import table
+    from agentflow.errors import NotFoundError
     from agentflow.services.tenants import create_tenant_service
     from agentflow.settings import get_settings
 
     _use_running_stack()
-    create_tenant_service(table(get_settings().table_name)).revoke_key(args.tenant_id, args.key_id)
+    try:
+        create_tenant_service(table(get_settings().table_name)).revoke_key(args.tenant_id, args.key_id)
+    except NotFoundError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
     print(f"revoked {args.key_id}")
     return 0
 

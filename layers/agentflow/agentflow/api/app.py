@@ -6,6 +6,7 @@ errors as 422 ``{"detail": {"field", "message"}, "errors": [...]}``, unknown rou
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,20 @@ from agentflow.errors import AgentFlowError
 logger = Logger(service="agentflow-api")
 
 CORRELATION_HEADER = "x-correlation-id"
+# A caller's correlation id is echoed only if it is short and plain (it lands in every log line).
+_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def correlation_id(request: Request) -> str:
+    """The request's correlation id: the caller's header, else API Gateway's request id, else new."""
+    given = request.headers.get(CORRELATION_HEADER, "")
+    if _CORRELATION_ID.match(given):
+        return given
+    event = request.scope.get("aws.event") or {}  # set by Mangum in Lambda
+    request_id = str((event.get("requestContext") or {}).get("requestId") or "")
+    if _CORRELATION_ID.match(request_id):
+        return request_id
+    return str(uuid.uuid4())
 
 
 def _field(loc: tuple[int | str, ...]) -> str:
@@ -49,26 +64,39 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(AgentFlowError)
     async def domain_error(request: Request, exc: AgentFlowError) -> JSONResponse:
-        detail: object = {"field": exc.field, "message": exc.message} if exc.field else exc.message
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+        if exc.field:
+            error = {"field": exc.field, "message": exc.message}
+            return JSONResponse({"detail": error, "errors": [error]}, status_code=exc.status_code)
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": _field(tuple(e.get("loc", ()))), "message": str(e.get("msg", "invalid"))}
+            {
+                # A JSON syntax error's location is a character offset, not a field.
+                "field": "body" if e.get("type") == "json_invalid" else _field(tuple(e.get("loc", ()))),
+                "message": str(e.get("msg", "invalid")),
+            }
             for e in exc.errors()
         ]
         first = errors[0] if errors else {"field": "body", "message": "invalid request"}
         return JSONResponse({"detail": first, "errors": errors}, status_code=422)
 
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        # A bug or an outage, never bad input: log it with the request's correlation id.
+        logger.exception("unhandled error", method=request.method, path=request.url.path)
+        return JSONResponse({"detail": "Internal server error"}, status_code=500)
+
     @app.middleware("http")
     async def correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        correlation_id = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
-        logger.append_keys(correlation_id=correlation_id)
+        cid = correlation_id(request)
+        # A context variable: concurrent requests (uvicorn locally) each keep their own id.
+        logger.thread_safe_append_keys(correlation_id=cid)
         started = time.perf_counter()
         response = await call_next(request)
-        response.headers[CORRELATION_HEADER] = correlation_id
+        response.headers[CORRELATION_HEADER] = cid
         # Path and status only: never headers (they carry API keys and tokens) or query strings.
         logger.info(
             "request",

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Request
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from agentflow.aws.clients import table
 from agentflow.errors import ForbiddenError, NotFoundError, UnauthorizedError
@@ -51,25 +52,36 @@ class Principal:
             raise ForbiddenError(f"This action needs the {role}'s token")
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, credential = header.partition(" ")
-    if scheme.lower() != "bearer" or not credential.strip():
+# Declares the scheme in the OpenAPI spec; the check itself is ours, so every failure is the same 401.
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="An API key (`af_…`); routes that say so also take a widget join token (a JWT).",
+)
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+
+def _credential(bearer: HTTPAuthorizationCredentials | None) -> str:
+    credential = bearer.credentials.strip() if bearer is not None else ""
+    if not credential:
         raise UnauthorizedError()
-    return credential.strip()
+    return credential
 
 
-def get_tenant(request: Request, table: TableDep) -> Principal:
-    """Authenticate an API key (``Authorization: Bearer af_…``)."""
-    tenant = create_tenant_service(table).authenticate(_bearer(request))
+def _key_principal(credential: str, table: Any) -> Principal:
+    tenant = create_tenant_service(table).authenticate(credential)
     return Principal(tenant_id=tenant["tenant_id"], kind="api_key", actor=f"key:{tenant['key_id']}")
 
 
-def get_principal(request: Request, table: TableDep, settings: SettingsDep) -> Principal:
+def get_tenant(bearer: BearerDep, table: TableDep) -> Principal:
+    """Authenticate an API key (``Authorization: Bearer af_…``)."""
+    return _key_principal(_credential(bearer), table)
+
+
+def get_principal(bearer: BearerDep, table: TableDep, settings: SettingsDep) -> Principal:
     """Authenticate an API key or a widget join token (a JWT)."""
-    credential = _bearer(request)
+    credential = _credential(bearer)
     if credential.count(".") != 2:
-        return get_tenant(request, table)
+        return _key_principal(credential, table)
     claims = join_tokens.verify(credential, secret_id=settings.join_token_secret_arn)
     return Principal(
         tenant_id=claims.tenant_id,

@@ -18,6 +18,8 @@ from agentflow.ids import new_id, now_iso
 from agentflow.schemas.sessions import CreateSessionRequest
 
 SESSION_PREFIX = "SESSION#"
+IDEMPOTENCY_PREFIX = "IDEMPOTENCY#"
+_TRANSACTION_ATTEMPTS = 5
 
 
 def session_key(tenant_id: str, session_id: str) -> tuple[str, str]:
@@ -46,29 +48,61 @@ def create_session_service(table: Any, *, idempotency_ttl_seconds: int = 24 * 36
             raise NotFoundError.of("Session", session_id)
         return item
 
-    def _idempotent(tenant_id: str, key: str, body_hash: str, session_id: str) -> str | None:
-        """Claim ``key`` for ``session_id``; return the earlier session id on a replay."""
+    def _claim_and_put(tenant_id: str, key: str, body_hash: str, session: dict[str, Any]) -> str | None:
+        """Write the idempotency claim and the session in one transaction.
+
+        Returns ``None`` when both were written, or the session id of an earlier live claim with
+        the same body. One transaction means a claim never exists without its session, so a crash
+        between two writes cannot leave a key that blocks every retry for a day.
+        """
         now = int(time.time())
-        item = {
+        claim = {
             "pk": records.tenant_pk(tenant_id),
-            "sk": f"IDEMPOTENCY#{key}",
+            "sk": f"{IDEMPOTENCY_PREFIX}{key}",
             "entity": "idempotency",
+            "tenant_id": tenant_id,
             "body_hash": body_hash,
-            "session_id": session_id,
+            "session_id": session["session_id"],
             "expires_at_epoch": now + idempotency_ttl_seconds,
-            "created_at": now_iso(),
+            "created_at": session["created_at"],
+            "created_by": session["created_by"],
         }
-        try:
-            # DynamoDB TTL deletes lazily (and moto not at all): an expired claim may be taken over.
-            table.put_item(
-                Item=item,
-                ConditionExpression=Attr("pk").not_exists() | Attr("expires_at_epoch").lt(now),
-            )
-            return None
-        except ClientError as exc:
-            if not records.is_conditional_failure(exc):
-                raise
-        earlier = table.get_item(Key={"pk": item["pk"], "sk": item["sk"]}, ConsistentRead=True)["Item"]
+        for attempt in range(_TRANSACTION_ATTEMPTS):
+            try:
+                table.meta.client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": table.name,
+                                "Item": claim,
+                                # DynamoDB TTL deletes lazily (and moto not at all): an expired
+                                # claim may be taken over.
+                                "ConditionExpression": "attribute_not_exists(pk) OR #exp < :now",
+                                "ExpressionAttributeNames": {"#exp": "expires_at_epoch"},
+                                "ExpressionAttributeValues": {":now": now},
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": table.name,
+                                "Item": session,
+                                "ConditionExpression": "attribute_not_exists(pk)",
+                            }
+                        },
+                    ]
+                )
+                return None
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if reasons[:1] == ["ConditionalCheckFailed"]:
+                    break
+                if "TransactionConflict" not in reasons or attempt == _TRANSACTION_ATTEMPTS - 1:
+                    raise
+                # A concurrent request with the same key holds the item: let it finish.
+                time.sleep(0.05 * (attempt + 1))
+        earlier = table.get_item(Key={"pk": claim["pk"], "sk": claim["sk"]}, ConsistentRead=True)["Item"]
         if earlier["body_hash"] != body_hash:
             raise ConflictError("Idempotency-Key was already used with a different request body")
         return str(earlier["session_id"])
@@ -76,34 +110,38 @@ def create_session_service(table: Any, *, idempotency_ttl_seconds: int = 24 * 36
     def create_session(
         request: CreateSessionRequest, tenant_id: str, *, actor: str, idempotency_key: str | None = None
     ) -> tuple[dict[str, Any], bool]:
-        """Create a session; return ``(session, created)`` — ``created`` is False on an idempotent replay."""
+        """Create a session; return ``(session, created)`` — ``created`` is False on an idempotent replay.
+
+        Raises:
+            ConflictError: ``idempotency_key`` was used within its TTL with another body, or the
+                session it created has since been deleted.
+        """
         session_id = new_id("ses")
-        if idempotency_key:
-            body = json.dumps(request.model_dump(mode="json"), sort_keys=True).encode()
-            earlier = _idempotent(tenant_id, idempotency_key, hashlib.sha256(body).hexdigest(), session_id)
-            if earlier is not None:
-                # The winner writes its session right after its claim; allow it a moment.
-                for _ in range(50):
-                    item = records.get_live(table, *session_key(tenant_id, earlier))
-                    if item is not None:
-                        return item, False
-                    time.sleep(0.05)
-                raise ConflictError("The request with this Idempotency-Key is still being processed")
         pk, sk = session_key(tenant_id, session_id)
-        item = records.put_new(
-            table,
-            {
-                "pk": pk,
-                "sk": sk,
-                "entity": "session",
-                "tenant_id": tenant_id,
-                "session_id": session_id,
-                "status": "scheduled",
-                **request.model_dump(mode="json", exclude_none=True),
-            },
-            actor=actor,
-        )
-        return item, True
+        now = now_iso()
+        item = {
+            "pk": pk,
+            "sk": sk,
+            "entity": "session",
+            "tenant_id": tenant_id,
+            "session_id": session_id,
+            "status": "scheduled",
+            **request.model_dump(mode="json", exclude_none=True),
+            "created_at": now,
+            "updated_at": now,
+            "created_by": actor,
+            "updated_by": actor,
+        }
+        if not idempotency_key:
+            return records.put_new(table, item, actor=actor), True
+        body = json.dumps(request.model_dump(mode="json"), sort_keys=True).encode()
+        earlier_id = _claim_and_put(tenant_id, idempotency_key, hashlib.sha256(body).hexdigest(), item)
+        if earlier_id is None:
+            return item, True
+        earlier = records.get_live(table, *session_key(tenant_id, earlier_id))
+        if earlier is None:
+            raise ConflictError("The session created with this Idempotency-Key has been deleted")
+        return earlier, False
 
     def list_sessions(
         tenant_id: str, *, limit: int = 20, cursor: dict[str, Any] | None = None, status: str | None = None

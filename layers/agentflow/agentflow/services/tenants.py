@@ -11,7 +11,7 @@ from typing import Any
 
 from agentflow.aws import records
 from agentflow.errors import NotFoundError, UnauthorizedError
-from agentflow.ids import new_id
+from agentflow.ids import new_id, now_iso
 
 API_KEY_PREFIX = "af_"
 
@@ -105,14 +105,22 @@ def create_tenant_service(table: Any) -> TenantService:
         return {**tenant, "key_id": item["key_id"]}
 
     def revoke_key(tenant_id: str, key_id: str, *, actor: str = "cli") -> None:
-        """Revoke one of a tenant's keys (the record stays, marked REVOKED)."""
+        """Revoke one of a tenant's keys (the record stays, marked REVOKED).
+
+        Raises:
+            NotFoundError: the tenant has no such live key.
+        """
         items, _ = records.query_live(
             table, records.tenant_pk(tenant_id), sk_prefix=f"APIKEY#{key_id}", index="gsi1", limit=1
         )
         if not items:
             raise NotFoundError.of("API key", key_id)
         records.update(
-            table, items[0]["pk"], "APIKEY", actor=actor, values={"status": "REVOKED", "revoked_by": actor}
+            table,
+            items[0]["pk"],
+            "APIKEY",
+            actor=actor,
+            values={"status": "REVOKED", "revoked_at": now_iso(), "revoked_by": actor},
         )
 
     def get_tenant(tenant_id: str) -> dict[str, Any]:

@@ -7,12 +7,13 @@ import binascii
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from agentflow.api.deps import PrincipalDep, SettingsDep, TableDep, TenantDep
 from agentflow.aws import records
 from agentflow.errors import ValidationError
 from agentflow.net import check_webhook_url
+from agentflow.schemas.errors import error_responses
 from agentflow.schemas.sessions import (
     CreateSessionRequest,
     CreateSessionResponse,
@@ -24,10 +25,14 @@ from agentflow.schemas.sessions import (
 from agentflow.services import join_tokens
 from agentflow.services.pipeline import create_pipeline_service
 from agentflow.services.recordings import session_recordings
-from agentflow.services.sessions import create_session_service
+from agentflow.services.sessions import SESSION_PREFIX, create_session_service
 from agentflow.settings import Settings
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+
+# Ids are ``ses_`` + 26 ULID characters (agentflow.ids); anything else is rejected before it
+# reaches DynamoDB (whose key size limit would otherwise turn a long id into a 500).
+SessionId = Annotated[str, Path(pattern=r"^ses_[0-9a-z]{26}$", description="A session id (`ses_…`).")]
 
 
 def widget_base(settings: Settings, request: Request) -> str:
@@ -61,12 +66,23 @@ def _decode_cursor(cursor: str | None, tenant_id: str) -> dict[str, Any] | None:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise ValidationError("cursor is not valid", field="cursor") from exc
-    if not isinstance(key, dict) or key.get("pk") != records.tenant_pk(tenant_id) or set(key) != {"pk", "sk"}:
+    if (
+        not isinstance(key, dict)
+        or set(key) != {"pk", "sk"}
+        or key["pk"] != records.tenant_pk(tenant_id)
+        or not isinstance(key["sk"], str)
+        or not key["sk"].startswith(SESSION_PREFIX)
+    ):
         raise ValidationError("cursor is not valid", field="cursor")
     return key
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CreateSessionResponse)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CreateSessionResponse,
+    responses=error_responses(401, 409, 422),
+)
 def create_session(
     body: CreateSessionRequest,
     request: Request,
@@ -84,7 +100,8 @@ def create_session(
         body, tenant.tenant_id, actor=tenant.actor, idempotency_key=idempotency_key
     )
     if not created:
-        response.status_code = status.HTTP_200_OK
+        # A replay answers like the first response (201, same session); its widget URLs carry
+        # freshly signed tokens, since tokens are never stored.
         response.headers["Idempotent-Replayed"] = "true"
     base = widget_base(settings, request)
     urls = {
@@ -102,7 +119,7 @@ def create_session(
     return CreateSessionResponse(**view.model_dump(), widget_urls=WidgetUrls(**urls))
 
 
-@router.get("", response_model=SessionPage)
+@router.get("", response_model=SessionPage, responses=error_responses(401, 422))
 def list_sessions(
     tenant: TenantDep,
     table: TableDep,
@@ -117,16 +134,16 @@ def list_sessions(
     return SessionPage(items=[to_response(table, i) for i in items], next_cursor=_encode_cursor(next_key))
 
 
-@router.get("/{session_id}", response_model=SessionResponse)
-def get_session(session_id: str, principal: PrincipalDep, table: TableDep) -> SessionResponse:
+@router.get("/{session_id}", response_model=SessionResponse, responses=error_responses(401, 404, 422))
+def get_session(session_id: SessionId, principal: PrincipalDep, table: TableDep) -> SessionResponse:
     """One session (an API key of its tenant, or a join token of this session)."""
     principal.require_session(session_id)
     return to_response(table, create_session_service(table).get_session(session_id, principal.tenant_id))
 
 
-@router.post("/{session_id}/end", response_model=SessionResponse)
+@router.post("/{session_id}/end", response_model=SessionResponse, responses=error_responses(401, 404, 422))
 def end_session(
-    session_id: str, tenant: TenantDep, table: TableDep, settings: SettingsDep
+    session_id: SessionId, tenant: TenantDep, table: TableDep, settings: SettingsDep
 ) -> SessionResponse:
     """End a session; a recording already uploaded and waiting starts processing."""
     session = create_session_service(table).end_session(session_id, tenant.tenant_id, actor=tenant.actor)
@@ -134,8 +151,8 @@ def end_session(
     return to_response(table, session)
 
 
-@router.delete("/{session_id}", response_model=SessionResponse)
-def delete_session(session_id: str, tenant: TenantDep, table: TableDep) -> SessionResponse:
+@router.delete("/{session_id}", response_model=SessionResponse, responses=error_responses(401, 404, 422))
+def delete_session(session_id: SessionId, tenant: TenantDep, table: TableDep) -> SessionResponse:
     """Soft-delete a session: gone from the API, kept in the table with its audit fields."""
     session = create_session_service(table).delete_session(session_id, tenant.tenant_id, actor=tenant.actor)
     return to_response(table, session)
