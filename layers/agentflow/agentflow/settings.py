@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     openai_base_url: str = "http://127.0.0.1:11434/v1"
     openai_model: str = "llama3.1"
     openai_api_key: str = ""
+    llm_context_chars: int = Field(default=48_000, description="Transcript characters per LLM call.")
+    llm_max_attempts: int = Field(default=4, ge=1, le=10, description="Tries per LLM call on throttling.")
+    llm_timeout_seconds: float = 120.0
 
     webhook_timeout_seconds: float = 10.0
     # Waits before retries 1, 2, … (one attempt plus one per entry); JSON list in the environment.

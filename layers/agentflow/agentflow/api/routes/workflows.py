@@ -1,7 +1,131 @@
-"""Routes: workflows (filled in by its issue)."""
+"""``/v1/workflows``: a tenant's summary workflows (validated ``WorkflowSpec``s); soft delete."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import base64
+import binascii
+import json
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Body, Query, status
+from pydantic import BaseModel
+
+from agentflow.api.deps import TableDep, TenantDep
+from agentflow.aws import records
+from agentflow.errors import ValidationError
+from agentflow.services.workflows import create_workflow_service
+
+router = APIRouter(prefix="/v1/workflows", tags=["workflows"])
+
+_EXAMPLE = {
+    "name": "Summary with two retries",
+    "version": 1,
+    "start": "prepare",
+    "nodes": [
+        {"id": "prepare", "type": "prepare"},
+        {"id": "extract", "type": "extract"},
+        {"id": "merge", "type": "merge"},
+        {"id": "compose", "type": "compose"},
+        {"id": "validate", "type": "validate", "params": {"require_owners": True}},
+        {"id": "fallback", "type": "fallback"},
+    ],
+    "edges": [
+        {"source": "prepare", "target": "extract"},
+        {"source": "extract", "target": "merge"},
+        {"source": "merge", "target": "compose"},
+        {"source": "compose", "target": "validate"},
+        {"source": "fallback", "target": "end"},
+    ],
+    "routes": [
+        {
+            "source": "validate",
+            "router": "grounding",
+            "params": {"max_retries": 2},
+            "targets": {"pass": "end", "retry": "extract", "fallback": "fallback"},
+        }
+    ],
+}
+
+
+class WorkflowResponse(BaseModel):
+    """A stored workflow."""
+
+    workflow_id: str
+    name: str
+    version: int
+    status: str
+    spec: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+
+class WorkflowPage(BaseModel):
+    """One page of workflows, newest first."""
+
+    items: list[WorkflowResponse]
+    next_cursor: str | None = None
+
+
+def _response(item: dict[str, Any]) -> WorkflowResponse:
+    return WorkflowResponse.model_validate(
+        {k: v for k, v in item.items() if k in WorkflowResponse.model_fields}
+    )
+
+
+def _encode(key: dict[str, Any] | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
+
+
+def _decode(cursor: str | None, tenant_id: str) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError("cursor is not valid", field="cursor") from exc
+    if not isinstance(key, dict) or key.get("pk") != records.tenant_pk(tenant_id) or set(key) != {"pk", "sk"}:
+        raise ValidationError("cursor is not valid", field="cursor")
+    return key
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkflowResponse)
+def create_workflow(
+    tenant: TenantDep,
+    table: TableDep,
+    spec: Annotated[dict[str, Any], Body(openapi_examples={"default": {"value": _EXAMPLE}})],
+) -> WorkflowResponse:
+    """Validate a ``WorkflowSpec`` and store it; use its ``workflow_id`` on session create.
+
+    The ``id`` field is assigned (the new workflow id). A 422 names the offending node or edge.
+    """
+    return _response(
+        create_workflow_service(table).create_workflow(spec, tenant.tenant_id, actor=tenant.actor)
+    )
+
+
+@router.get("", response_model=WorkflowPage)
+def list_workflows(
+    tenant: TenantDep,
+    table: TableDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+) -> WorkflowPage:
+    """The tenant's workflows, newest first."""
+    items, next_key = create_workflow_service(table).list_workflows(
+        tenant.tenant_id, limit=limit, cursor=_decode(cursor, tenant.tenant_id)
+    )
+    return WorkflowPage(items=[_response(i) for i in items], next_cursor=_encode(next_key))
+
+
+@router.get("/{workflow_id}", response_model=WorkflowResponse)
+def get_workflow(workflow_id: str, tenant: TenantDep, table: TableDep) -> WorkflowResponse:
+    """One workflow of the tenant."""
+    return _response(create_workflow_service(table).get_workflow(workflow_id, tenant.tenant_id))
+
+
+@router.delete("/{workflow_id}", response_model=WorkflowResponse)
+def delete_workflow(workflow_id: str, tenant: TenantDep, table: TableDep) -> WorkflowResponse:
+    """Soft-delete a workflow: gone from the API, kept in the table with its audit fields."""
+    return _response(
+        create_workflow_service(table).delete_workflow(workflow_id, tenant.tenant_id, actor=tenant.actor)
+    )
