@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from agentflow.aws.clients import client
+from agentflow.aws.clients import client, table
 from agentflow.local.stack import LocalStack
 from agentflow.services import join_tokens
+from agentflow.services import recordings as recs
 from agentflow.settings import get_settings
 from agentflow.speech.audio import SAMPLE_RATE, decode, probe
 from agentflow.speech.channels import channels_are_participants
@@ -116,6 +117,28 @@ def test_recording_over_the_upload_limit_is_refused_before_uploading(tenant: Ten
     page.keyboard.press("Enter")
     expect(page.locator("main")).to_have_attribute("data-state", "idle")
     expect(page.locator("#error")).to_have_text("")
+
+
+@pytest.mark.browser
+def test_failed_recording_shows_its_reason(tenant: Tenant, page: Page) -> None:
+    # GIVEN a host whose recording was uploaded and is being processed
+    created = tenant.create_session()
+    page.goto(created["widget_urls"]["host"])
+    record(page, seconds=2, camera=False)
+    main = page.locator("main")
+    expect(main).to_have_attribute("data-state", "processing", timeout=30_000)
+    recording_id = main.get_attribute("data-recording")
+    assert recording_id
+    # WHEN the pipeline marks it FAILED (as a stage does, through the recordings state machine)
+    db = table(tenant.stack.ref("Table"))
+    reason = "The recording contains no audio (duration 0 s)."
+    assert recs.mark_failed(
+        db, recs.get_recording(db, recording_id, tenant.tenant_id), stage="ingest", reason=reason
+    )
+    # THEN the page shows the reason and offers to record again
+    expect(main).to_have_attribute("data-state", "failed", timeout=15_000)
+    expect(page.get_by_role("alert")).to_have_text(f"The recording could not be processed: {reason}")
+    expect(page.get_by_role("button", name="Record again")).to_be_focused()
 
 
 @pytest.mark.browser
