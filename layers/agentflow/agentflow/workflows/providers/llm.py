@@ -166,12 +166,16 @@ class ChatProvider:
             answer = await self._complete(SYSTEM, message)
             try:
                 return shape.model_validate(parse_json_object(answer))
-            except (ValueError, pydantic.ValidationError) as exc:
-                problem = str(exc).splitlines()[0][:300]
-                message = (
-                    f"{user}\n\nYour previous answer could not be used ({problem}). "
-                    "Answer again with only the JSON object in the shape asked for."
-                )
+            except pydantic.ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first.get("loc", ()))
+                problem = f"{where + ': ' if where else ''}{first.get('msg', 'invalid')}"[:300]
+            except ValueError as exc:
+                problem = str(exc)[:300]
+            message = (
+                f"{user}\n\nYour previous answer could not be used ({problem}). "
+                "Answer again with only the JSON object in the shape asked for."
+            )
         raise ProviderError(f"{self.name} gave no valid JSON after {self.max_repairs + 1} answers: {problem}")
 
     async def extract(self, request: ExtractRequest) -> Extraction:
