@@ -39,6 +39,7 @@ FORBIDDEN = (
     "sentence_transformers",
     "reportlab",
     "senko",
+    "matplotlib",
 )
 
 _BASELINE = "import fastapi, mangum, boto3"

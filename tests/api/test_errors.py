@@ -35,11 +35,27 @@ def _first_error(response: httpx.Response) -> dict[str, Any]:
         ({**session_body(), "host": {"name": "x" * 101}}, "host.name", "at most 100 characters"),
         ({**session_body(), "surprise": 1}, "surprise", "Extra inputs are not permitted"),
         ({**session_body(), "auto_start_recording": "perhaps"}, "auto_start_recording", "boolean"),
+        ({**session_body(), "auto_start_recording": 0}, "auto_start_recording", "boolean"),
+        ({**session_body(), "num_speakers": "2"}, "num_speakers", "integer"),
+        ({**session_body(), "webhook_url": ""}, "webhook_url", "at least 1 character"),
         ({**session_body(), "min_speakers": 3, "max_speakers": 2}, "body", "min_speakers"),
         ({**session_body(), "webhook_url": "ftp://example.com/x"}, "webhook_url", "http(s)"),
         ([1, 2], "body", "valid dictionary"),
     ],
-    ids=["no-host", "no-name", "empty-name", "long-name", "extra", "bool", "speakers", "webhook", "list"],
+    ids=[
+        "no-host",
+        "no-name",
+        "empty-name",
+        "long-name",
+        "extra",
+        "bool",
+        "int-for-bool",
+        "str-for-int",
+        "empty-webhook",
+        "speakers",
+        "webhook",
+        "list",
+    ],
 )
 def test_invalid_create_bodies_are_422_with_field_and_message(
     alice: Caller, body: Any, field: str, message: str

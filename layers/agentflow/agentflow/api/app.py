@@ -32,7 +32,7 @@ logger = Logger(service="agentflow-api")
 
 CORRELATION_HEADER = "x-correlation-id"
 # A caller's correlation id is echoed only if it is short and plain (it lands in every log line).
-_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:=+/-]{1,128}$")
 
 
 def correlation_id(request: Request) -> str:

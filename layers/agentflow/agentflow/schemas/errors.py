@@ -30,6 +30,7 @@ class ValidationErrorResponse(BaseModel):
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """The ``responses=`` entry of a route for the given error status codes."""
     described = {
+        400: "The body could not be read as JSON text (e.g. it is not UTF-8).",
         401: "Missing, malformed, unknown or revoked API key, or an invalid or expired join token.",
         403: "The credential is valid but does not grant this action.",
         404: "Not found: absent, deleted, or another tenant's (all look the same).",

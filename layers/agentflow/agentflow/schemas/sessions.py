@@ -13,7 +13,8 @@ SessionStatus = Literal["scheduled", "ended", "DELETED"]
 class ParticipantSchema(BaseModel):
     """One side of a two-party session."""
 
-    model_config = ConfigDict(extra="forbid")
+    # strict: JSON types as the spec says them (no 0 for false, no "3" for 3).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str = Field(..., min_length=1, max_length=100)
     external_user_id: str | None = Field(default=None, max_length=200)
@@ -22,17 +23,17 @@ class ParticipantSchema(BaseModel):
 class CreateSessionRequest(BaseModel):
     """``POST /v1/sessions``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     host: ParticipantSchema
     client: ParticipantSchema
     auto_start_recording: bool = True
-    webhook_url: str | None = Field(default=None, max_length=2048)
+    webhook_url: str | None = Field(default=None, min_length=1, max_length=2048)
     language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$", description="ISO 639-1 hint")
     num_speakers: int | None = Field(default=None, ge=1, le=20)
     min_speakers: int | None = Field(default=None, ge=1, le=20)
     max_speakers: int | None = Field(default=None, ge=1, le=20)
-    workflow_id: str | None = Field(default=None, max_length=64)
+    workflow_id: str | None = Field(default=None, min_length=1, max_length=64)
 
     @model_validator(mode="after")
     def _speaker_bounds(self) -> CreateSessionRequest:

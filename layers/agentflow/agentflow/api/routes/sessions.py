@@ -81,7 +81,7 @@ def _decode_cursor(cursor: str | None, tenant_id: str) -> dict[str, Any] | None:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=CreateSessionResponse,
-    responses=error_responses(401, 409, 422),
+    responses=error_responses(400, 401, 409, 422),
 )
 def create_session(
     body: CreateSessionRequest,
