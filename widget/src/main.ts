@@ -268,10 +268,6 @@ async function upload(): Promise<void> {
         return;
       }
       await postForm(grant.upload.url, grant.upload.fields, recorded.blob, recorded.filename, showProgress);
-      pending = null;
-      say("Uploaded.");
-      await follow(grant.recording_id);
-      return;
     } catch (error) {
       if (handleApiError(error)) return;
       if (error instanceof ApiError) {
@@ -286,7 +282,7 @@ async function upload(): Promise<void> {
           say("");
           return;
         }
-        if (error.status === 403 && /expire/i.test(error.message)) {
+        if (error.status === 403 && /expire/i.test(error.message) && attempt < UPLOAD_ATTEMPTS) {
           grant = null; // the presigned POST expired while waiting: ask for a new one
           continue;
         }
@@ -308,7 +304,12 @@ async function upload(): Promise<void> {
         `The network connection dropped; retrying in ${delay / 1000} s (attempt ${attempt + 1} of ${UPLOAD_ATTEMPTS})…`,
       );
       await wait(delay);
+      continue;
     }
+    pending = null;
+    say("Uploaded.");
+    await follow(grant.recording_id);
+    return;
   }
 }
 

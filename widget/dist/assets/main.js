@@ -232,10 +232,6 @@ async function upload() {
                 return;
             }
             await postForm(grant.upload.url, grant.upload.fields, recorded.blob, recorded.filename, showProgress);
-            pending = null;
-            say("Uploaded.");
-            await follow(grant.recording_id);
-            return;
         }
         catch (error) {
             if (handleApiError(error))
@@ -252,7 +248,7 @@ async function upload() {
                     say("");
                     return;
                 }
-                if (error.status === 403 && /expire/i.test(error.message)) {
+                if (error.status === 403 && /expire/i.test(error.message) && attempt < UPLOAD_ATTEMPTS) {
                     grant = null; // the presigned POST expired while waiting: ask for a new one
                     continue;
                 }
@@ -270,7 +266,12 @@ async function upload() {
             const delay = RETRY_BASE_MS * 2 ** (attempt - 1);
             say(`The network connection dropped; retrying in ${delay / 1000} s (attempt ${attempt + 1} of ${UPLOAD_ATTEMPTS})…`);
             await wait(delay);
+            continue;
         }
+        pending = null;
+        say("Uploaded.");
+        await follow(grant.recording_id);
+        return;
     }
 }
 // --------------------------------------------------------------------------------------- processing
