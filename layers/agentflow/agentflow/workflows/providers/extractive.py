@@ -583,6 +583,7 @@ class _Analysis:
             s
             for s in self.sentences
             if pt.word_count(s.text) >= 7
+            and not s.text.endswith("?")
             and not pt.is_acceptance(s.text)
             and not pt.is_deferral(s.text)
             # Sentences opening with a pronoun lean on the one before and read badly alone.
@@ -634,6 +635,8 @@ def keyphrases(texts: Sequence[str], embed: Embed, *, k: int = 2, max_candidates
                     continue
                 if any(w in _STOPWORDS for w in gram[1:-1]):
                     continue
+                if gram[0].endswith("ed") and len(gram[0]) > 4:
+                    continue  # "mentioned knee pain": a verb, not the start of a topic
                 phrase = " ".join(gram)
                 counts[phrase] = counts.get(phrase, 0) + 1
     if not counts:
@@ -643,7 +646,14 @@ def keyphrases(texts: Sequence[str], embed: Embed, *, k: int = 2, max_candidates
     vecs = embed(ranked)
     doc = embed([" ".join(texts)[:4000]])[0]
     relevance = vecs @ doc
-    return [ranked[i] for i in mmr(relevance, vecs, k=k, diversity=0.5)]
+    chosen = [ranked[i] for i in mmr(relevance, vecs, k=k, diversity=0.5)]
+    # Restore the speakers' casing ("SSO setup", "Okta") from the first occurrence.
+    joined = pt.normalise(" ".join(texts))
+    restored = []
+    for phrase in chosen:
+        found = re.search(r"\b" + r"\s+".join(map(re.escape, phrase.split())) + r"\b", joined, re.I)
+        restored.append(found.group(0) if found else phrase)
+    return restored
 
 
 def _minutes(seconds: float) -> str:
