@@ -1,0 +1,143 @@
+"""The whole pipeline on real recordings: real whisper, real pyannote, real KMS signatures."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pypdf
+import pytest
+from agentflow import webhooks
+from agentflow.aws.clients import client, table
+from agentflow.local.client import ApiClient
+from agentflow.local.runner import DUPLICATE_ATTRIBUTE, RunnerOptions, load_handler
+from agentflow.local.stack import LocalStack
+from agentflow.local.template import load_template
+from agentflow.schemas.summary import Summary
+from agentflow.services.tenants import create_tenant_service
+
+from tests.pipeline.support import events_of, integrator_for, session_items
+
+pytestmark = pytest.mark.slow
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that keeps what it is sent."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                outer.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def types(self) -> Counter[str]:
+        return Counter(json.loads(body)["type"] for _, body in self.received)
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.server.shutdown()
+
+
+def test_real_recording_becomes_verified_signed_summary(shared_data: Path, receiver: Receiver) -> None:
+    with LocalStack() as stack:
+        tenant = create_tenant_service(table(stack.ref("Table"))).create_tenant("acme")
+        api = ApiClient(api_url=stack.api_url, api_key=tenant.api_key)
+        session = api.create_session(host={"name": "Dana"}, client={"name": "Eli"}, webhook_url=receiver.url)
+        sid = session["session_id"]
+        # WHEN the browser uploads a real two-speaker recording
+        rid = api.upload(sid, shared_data / "dev00.wav", filename="dev00.wav", content_type="audio/wav")
+        final = api.wait(rid, timeout=900)
+        # THEN it completes with both analysis artifacts stored
+        assert final["status"] == "COMPLETED", final
+        keys = {
+            o["Key"].rsplit("/", 1)[1]
+            for o in client("s3").list_objects_v2(Bucket=stack.ref("RecordingsBucket"), Prefix=f"artifacts/{rid}/")["Contents"]
+        }
+        assert keys == {"transcript.json", "diarization.json", "summary.json", "report.pdf"}
+        assert {s: final["stages"][s]["status"] for s in ("transcribe", "diarize", "summarize")} == dict.fromkeys(
+            ("transcribe", "diarize", "summarize"), "DONE"
+        )
+        # and the stored summary is valid against the schema and names two speakers who spoke
+        signed = api.expect(200, "GET", f"/v1/sessions/{sid}/summary")
+        summary = Summary.model_validate(signed["summary"])
+        assert len(summary.transcript) > 0
+        assert sorted(s.name for s in summary.speakers) == ["Speaker 1", "Speaker 2"]
+        # and the signature verifies through the API
+        check = httpx.post(
+            f"{stack.api_url}/v1/signatures/verify",
+            json={"summary": signed["summary"], "signature": signed["signature"], "pdf_sha256": signed["pdf_sha256"]},
+        ).json()
+        assert check["valid"], check
+        # and the PDF carries the speakers and the transcript
+        pdf = httpx.get(signed["pdf_url"]).content
+        text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+        assert "Speaker 1" in text and "Speaker 2" in text
+        assert summary.transcript[0].text.split()[0] in text
+        # and the integrator got each event once, signed with its tenant's secret
+        api.wait(rid, timeout=5)
+        deadline_types = {"recording.uploaded": 1, "transcript.ready": 1, "summary.ready": 1}
+        for _ in range(100):
+            if all(receiver.types()[t] >= n for t, n in deadline_types.items()):
+                break
+            threading.Event().wait(0.2)
+        assert {t: receiver.types()[t] for t in deadline_types} == deadline_types
+        ready = next(json.loads(b) for _, b in receiver.received if json.loads(b)["type"] == "summary.ready")
+        assert ready["data"]["summary_id"] == signed["summary_id"]
+        for headers, body in receiver.received:
+            assert webhooks.verify(body, headers, tenant.webhook_secret)["id"] == json.loads(body)["id"]
+
+
+def test_every_message_delivered_twice_still_yields_one_of_everything(shared_data: Path) -> None:
+    # GIVEN a runner that delivers every SQS message twice, in shuffled order
+    template = load_template()
+    real = load_handler(template.functions["SummarizeFunction"].handler_path)
+    originals: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def counting(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        with lock:
+            for record in event["Records"]:
+                if DUPLICATE_ATTRIBUTE not in record["messageAttributes"]:
+                    originals[json.loads(record["body"])["recording_id"]] += 1
+        result: dict[str, Any] = real(event, context)
+        return result
+
+    options = RunnerOptions(duplicate_delivery=True)
+    with LocalStack(options=options, handlers={"summarize": counting}) as stack:
+        api = integrator_for(stack)
+        sid = api.create_session()["session_id"]
+        # WHEN one recording goes through the whole pipeline
+        rid = api.upload(sid, shared_data / "sample.wav", filename="sample.wav", content_type="audio/wav")
+        final = api.wait(rid, timeout=900)
+        assert final["status"] == "COMPLETED", final
+        threading.Event().wait(3)  # let the last duplicates drain
+        # THEN the fan-in sent exactly one summarize message
+        assert originals == Counter({rid: 1})
+        # and there is one summary, one signature, one event of each kind
+        assert len(session_items(stack, sid, "SUMMARY#")) == 1
+        assert len(session_items(stack, sid, "SIGNATURE#")) == 1
+        for event_type in ("recording.uploaded", "transcript.ready", "summary.ready"):
+            assert len(events_of(stack, sid, event_type)) == 1, event_type
+        assert events_of(stack, sid, "summary.failed") == []
