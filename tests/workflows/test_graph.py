@@ -225,3 +225,15 @@ def test_chunks_overlap_and_merge_removes_the_duplicates() -> None:
     )
     merged = merge_extractions([one, two], similarity=0.6, max_key_points=5)
     assert [(a.owner, a.due, a.sources) for a in merged.action_items] == [("A", "Friday", ["u1", "u2"])]
+
+
+def test_undetected_language_is_taken_as_english(fake_provider: Callable[..., FakeProvider]) -> None:
+    provider = fake_provider([GOOD])
+    summary = run_summary(
+        utterances=UTTERANCES,
+        participants=PARTICIPANTS,
+        language=None,
+        duration=10.0,
+        context=WorkflowContext(provider=provider, fallback=fallback_provider),
+    )
+    assert summary["language"] == "en" and provider.extract_requests[0].language == "en"

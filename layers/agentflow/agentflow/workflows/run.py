@@ -120,7 +120,7 @@ def run_summary(
     *,
     utterances: Sequence[Mapping[str, Any]],
     participants: Sequence[Mapping[str, Any]],
-    language: str = "en",
+    language: str | None = "en",
     duration: float = 0.0,
     spec: Mapping[str, Any] | None = None,
     settings: Settings | None = None,
@@ -131,7 +131,7 @@ def run_summary(
     Args:
         utterances: ``{"id", "speaker", "start", "end", "text"}`` each (times in seconds); other keys are ignored.
         participants: ``{"name", "role"}`` each; names equal the utterance speakers.
-        language: ISO 639-1 code of the transcript.
+        language: ISO 639-1 code of the transcript (``None``, when undetected, is taken as "en").
         duration: recording length in seconds.
         spec: a stored tenant ``WorkflowSpec`` as a dict, or ``None`` for ``meeting-summary-v1``.
         settings: chooses the provider (``summary_provider``); default ``get_settings()``.
@@ -145,6 +145,7 @@ def run_summary(
         PermanentStageError: the workflow ended without a valid summary.
     """
     workflow = validate_spec(dict(spec)) if spec is not None else default_spec()
+    language = language or "en"
     ctx = context or context_from_settings(settings or get_settings())
     utts = _utterances(utterances)
     people = [Participant.model_validate(p) for p in participants]
