@@ -2,30 +2,56 @@
 
 The HMAC secret lives in Secrets Manager (``JOIN_TOKEN_SECRET_ARN``) and is read once per warm
 container. A token grants only its own session and role.
+
+HS256 compact JWS is written with the standard library rather than PyJWT: PyJWT loads its RSA and
+EC algorithms (and ``cryptography``) at import, which the API function's cold start pays for a
+scheme it never uses here. Verification is strict: the header must say HS256, the signature is
+compared in constant time before the payload is even parsed, and every claim is type-checked.
+Tokens interoperate with any JWT library (the tests check them against PyJWT both ways).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
-
-import jwt
 
 from agentflow.aws.clients import client
 from agentflow.errors import UnauthorizedError
 from agentflow.ids import new_id
 
 Role = Literal["host", "client"]
-_ALGORITHM = "HS256"
-_AUDIENCE = "agentflow-widget"
+ALGORITHM = "HS256"
+AUDIENCE = "agentflow-widget"
+_SEGMENT = re.compile(r"^[A-Za-z0-9_-]*$")  # base64url without padding
+_MAX_TOKEN_LENGTH = 4096
 
 
 @lru_cache(maxsize=4)
-def _secret(secret_id: str) -> str:
+def _secret(secret_id: str) -> bytes:
     value: str = client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
-    return value
+    return value.encode()
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _mac(signing_input: str, secret: bytes) -> bytes:
+    return hmac.new(secret, signing_input.encode("ascii"), hashlib.sha256).digest()
+
+
+_HEADER = _b64url(json.dumps({"alg": ALGORITHM, "typ": "JWT"}, separators=(",", ":")).encode())
 
 
 @dataclass(frozen=True)
@@ -40,7 +66,18 @@ class JoinClaims:
 
 
 def issue(*, secret_id: str, session_id: str, tenant_id: str, role: Role, ttl_seconds: int) -> str:
-    """Sign a join token for one participant of one session."""
+    """Sign a join token for one participant of one session.
+
+    Args:
+        secret_id: ARN or name of the Secrets Manager secret holding the HMAC key.
+        session_id: The session the token acts on.
+        tenant_id: The session's tenant.
+        role: ``host`` or ``client``.
+        ttl_seconds: Lifetime; the token's ``exp`` is now plus this.
+
+    Returns:
+        The compact JWT (``header.payload.signature``).
+    """
     now = int(time.time())
     claims = {
         "session_id": session_id,
@@ -49,31 +86,56 @@ def issue(*, secret_id: str, session_id: str, tenant_id: str, role: Role, ttl_se
         "jti": new_id("jti"),
         "iat": now,
         "exp": now + ttl_seconds,
-        "aud": _AUDIENCE,
+        "aud": AUDIENCE,
     }
-    return jwt.encode(claims, _secret(secret_id), algorithm=_ALGORITHM)
+    signing_input = f"{_HEADER}.{_b64url(json.dumps(claims, separators=(',', ':')).encode())}"
+    return f"{signing_input}.{_b64url(_mac(signing_input, _secret(secret_id)))}"
+
+
+def _claims(token: str, secret: bytes) -> dict[str, Any]:
+    """The payload of a well-formed HS256 token whose signature is valid, else ``UnauthorizedError``."""
+    parts = token.split(".")
+    if len(token) > _MAX_TOKEN_LENGTH or len(parts) != 3 or not all(_SEGMENT.match(p) for p in parts):
+        raise UnauthorizedError()
+    header_b64, payload_b64, signature_b64 = parts
+    try:
+        header = json.loads(_b64url_decode(header_b64))
+        signature = _b64url_decode(signature_b64)
+    except ValueError as exc:  # binascii.Error, JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise UnauthorizedError() from exc
+    if not isinstance(header, dict) or header.get("alg") != ALGORITHM:
+        raise UnauthorizedError()
+    if not hmac.compare_digest(signature, _mac(f"{header_b64}.{payload_b64}", secret)):
+        raise UnauthorizedError()
+    try:
+        claims = json.loads(_b64url_decode(payload_b64))
+    except ValueError as exc:
+        raise UnauthorizedError() from exc
+    if not isinstance(claims, dict):
+        raise UnauthorizedError()
+    return claims
 
 
 def verify(token: str, *, secret_id: str) -> JoinClaims:
-    """Verify signature, audience and expiry; raise ``UnauthorizedError`` on any failure."""
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            _secret(secret_id),
-            algorithms=[_ALGORITHM],
-            audience=_AUDIENCE,
-            options={"require": ["exp", "session_id", "tenant_id", "role", "jti"]},
-        )
-    except jwt.ExpiredSignatureError as exc:
-        raise UnauthorizedError("Join token expired") from exc
-    except jwt.PyJWTError as exc:
-        raise UnauthorizedError() from exc
-    if claims["role"] not in ("host", "client"):
+    """Verify signature, audience and expiry; raise ``UnauthorizedError`` on any failure.
+
+    Raises:
+        UnauthorizedError: malformed, not HS256, wrongly signed, for another audience, missing a
+            claim, or expired (then with the message ``Join token expired``).
+    """
+    claims = _claims(token, _secret(secret_id))
+    audience = claims.get("aud")
+    if audience != AUDIENCE and not (isinstance(audience, list) and AUDIENCE in audience):
         raise UnauthorizedError()
+    exp = claims.get("exp")
+    strings = [claims.get(name) for name in ("session_id", "tenant_id", "jti")]
+    if not isinstance(exp, int) or isinstance(exp, bool) or not all(isinstance(s, str) for s in strings):
+        raise UnauthorizedError()
+    role = claims.get("role")
+    if role not in ("host", "client"):
+        raise UnauthorizedError()
+    if exp <= time.time():
+        raise UnauthorizedError("Join token expired")
     return JoinClaims(
-        session_id=claims["session_id"],
-        tenant_id=claims["tenant_id"],
-        role=claims["role"],
-        jti=claims["jti"],
-        exp=int(claims["exp"]),
+        session_id=claims["session_id"], tenant_id=claims["tenant_id"], role=role, jti=claims["jti"], exp=exp
     )
