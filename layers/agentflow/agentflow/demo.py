@@ -7,6 +7,7 @@ signature offline.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -93,7 +94,10 @@ def _follow(client: ApiClient, recording_id: str, *, quiet: bool, timeout: float
 def run_demo(*, recording: str | None, out: Path, as_json: bool, timeout: float = 900) -> int:
     """Run the whole path; return the exit code (0 when the signature verifies)."""
     try:
-        result = _run(recording=recording, out=out, quiet=as_json, timeout=timeout)
+        # The stack's handlers log JSON lines (Powertools writes to stdout): keep them on stderr,
+        # so that stdout holds only the report (with --json, exactly one JSON object).
+        with contextlib.redirect_stdout(sys.stderr):
+            result = _run(recording=recording, out=out, quiet=as_json, timeout=timeout)
     except (DemoError, ApiError, TimeoutError, httpx.HTTPError) as exc:
         if as_json:
             sys.stdout.write(json.dumps({"ok": False, "error": str(exc)}) + "\n")

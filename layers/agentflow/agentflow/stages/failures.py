@@ -51,6 +51,6 @@ def handle_record(record: SQSRecord) -> None:
         progress = recording.get("stages", {}).get(stage, {})
         last_error = progress.get("last_error") or "no error was recorded"
         # The stage counts its own attempts; the message's receive count also includes this one.
-        attempts = int(progress.get("attempts") or record.attributes.approximate_receive_count - 1)
+        attempts = int(progress.get("attempts") or int(record.attributes.approximate_receive_count) - 1)
         reason = f"The {stage} stage failed after {attempts} attempts; last error: {last_error}"
         pipeline.fail(recording, stage=stage, reason=reason)
