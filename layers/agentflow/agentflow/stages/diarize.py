@@ -12,21 +12,22 @@ from agentflow.stages.analysis import run_analysis
 
 def compute(path: Path, recording: dict[str, Any], session: dict[str, Any]) -> dict[str, Any]:
     """Diarize ``path``: by channel when each participant has their own, else the pyannote pipeline."""
-    from agentflow.speech import diarize  # heavy: loaded on first job, not on import
+    from agentflow.speech.diarize import diarize, diarize_channels  # heavy: on first job, not on import
 
     if recording.get("per_channel"):
         labels = [session["host"]["name"], session["client"]["name"]]
-        return diarize.diarize_channels(path, labels=labels).to_dict()
+        return dict(diarize_channels(path, labels=labels).to_dict())
     num = session.get("num_speakers")
     bounds = (session.get("min_speakers"), session.get("max_speakers"))
     if num is None and bounds == (None, None):
         num = 2  # a two-party session
-    return diarize.diarize(
+    result = diarize(
         path,
         num_speakers=int(num) if num is not None else None,
         min_speakers=int(bounds[0]) if bounds[0] is not None else None,
         max_speakers=int(bounds[1]) if bounds[1] is not None else None,
-    ).to_dict()
+    )
+    return dict(result.to_dict())
 
 
 def handle_record(record: SQSRecord) -> None:

@@ -17,8 +17,7 @@ def compute(path: Path, recording: dict[str, Any], session: dict[str, Any]) -> d
     transcript = transcribe(
         path, language=session.get("language"), split_channels=bool(recording.get("per_channel"))
     )
-    result: dict[str, Any] = transcript.to_dict()
-    return result
+    return dict(transcript.to_dict())
 
 
 def handle_record(record: SQSRecord) -> None:
