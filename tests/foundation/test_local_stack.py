@@ -81,7 +81,9 @@ def test_failed_record_alone_is_retried_then_dead_lettered() -> None:
         # WHEN a batch with one poison record is sent
         sqs.send_message_batch(
             QueueUrl=queue,
-            Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(["ok-1", "poison", "ok-2"])],
+            Entries=[
+                {"Id": str(i), "MessageBody": body} for i, body in enumerate(["ok-1", "poison", "ok-2"])
+            ],
         )
         dlq = stack.ref("IngestDLQ")
 
@@ -103,7 +105,9 @@ def test_local_resources_match_template() -> None:
         sqs = client("sqs")
         # every queue: its visibility timeout and redrive policy as declared
         for logical_id, spec in template.queues.items():
-            attrs = sqs.get_queue_attributes(QueueUrl=stack.ref(logical_id), AttributeNames=["All"])["Attributes"]
+            attrs = sqs.get_queue_attributes(QueueUrl=stack.ref(logical_id), AttributeNames=["All"])[
+                "Attributes"
+            ]
             assert int(attrs["VisibilityTimeout"]) == spec.visibility_timeout, logical_id
             if spec.dlq:
                 redrive = json.loads(attrs["RedrivePolicy"])

@@ -73,12 +73,14 @@ def test_real_recording_becomes_verified_signed_summary(shared_data: Path, recei
         assert final["status"] == "COMPLETED", final
         keys = {
             o["Key"].rsplit("/", 1)[1]
-            for o in client("s3").list_objects_v2(Bucket=stack.ref("RecordingsBucket"), Prefix=f"artifacts/{rid}/")["Contents"]
+            for o in client("s3").list_objects_v2(
+                Bucket=stack.ref("RecordingsBucket"), Prefix=f"artifacts/{rid}/"
+            )["Contents"]
         }
         assert keys == {"transcript.json", "diarization.json", "summary.json", "report.pdf"}
-        assert {s: final["stages"][s]["status"] for s in ("transcribe", "diarize", "summarize")} == dict.fromkeys(
-            ("transcribe", "diarize", "summarize"), "DONE"
-        )
+        assert {
+            s: final["stages"][s]["status"] for s in ("transcribe", "diarize", "summarize")
+        } == dict.fromkeys(("transcribe", "diarize", "summarize"), "DONE")
         # and the stored summary is valid against the schema and names two speakers who spoke
         signed = api.expect(200, "GET", f"/v1/sessions/{sid}/summary")
         summary = Summary.model_validate(signed["summary"])
@@ -87,7 +89,11 @@ def test_real_recording_becomes_verified_signed_summary(shared_data: Path, recei
         # and the signature verifies through the API
         check = httpx.post(
             f"{stack.api_url}/v1/signatures/verify",
-            json={"summary": signed["summary"], "signature": signed["signature"], "pdf_sha256": signed["pdf_sha256"]},
+            json={
+                "summary": signed["summary"],
+                "signature": signed["signature"],
+                "pdf_sha256": signed["pdf_sha256"],
+            },
         ).json()
         assert check["valid"], check
         # and the PDF carries the speakers and the transcript
