@@ -7,10 +7,10 @@ on sample.wav (against sample.stm), and peak memory on a 2-hour recording.
 
 Peak memory is the process's VmHWM, reset before each run through /proc/self/clear_refs (Linux), so
 each figure covers one run; "+MB" is that peak above the memory held before the run (model loaded).
-The machine is shared with other CPU-heavy work: times are noisy; runs alternate and the best of
-``--repeats`` is compared.
+The machine is shared with other CPU-heavy work: wall times are noisy. Contenders run interleaved,
+``--repeats`` times, and medians are compared; CPU time (all threads) is printed beside wall time.
 
-Usage: .venv/bin/python benchmarks/transcribe.py [--repeats 2] [--hours 2] [--model base]
+Usage: .venv/bin/python benchmarks/transcribe.py [--repeats 3] [--hours 2] [--model base]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import statistics
 import tempfile
 import time
 import wave
@@ -39,7 +40,8 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 @dataclass
 class Run:
     name: str
-    seconds: float
+    seconds: float  # wall
+    cpu_seconds: float  # user + system, all threads: less sensitive to other work on the machine
     audio_seconds: float
     peak_mb: float
     added_mb: float
@@ -61,13 +63,14 @@ def measure(name: str, audio_seconds: float, fn: Callable[[], str]) -> Run:
     """Run ``fn`` once; wall time and the peak RSS during it."""
     Path("/proc/self/clear_refs").write_text("5", encoding="utf-8")  # resets VmHWM to the current RSS
     before = _status_mb("VmRSS")
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     text = fn()
-    seconds = time.perf_counter() - began
+    seconds, cpu_seconds = time.perf_counter() - began, time.process_time() - cpu_began
     peak = _status_mb("VmHWM")
-    run = Run(name, seconds, audio_seconds, peak, peak - before, text)
+    run = Run(name, seconds, cpu_seconds, audio_seconds, peak, peak - before, text)
     print(
-        f"  {name:<34} {seconds:7.2f} s  RTF {run.rtf:.3f}  peak {peak:6.0f} MB (+{run.added_mb:.0f})",
+        f"  {name:<34} {seconds:7.2f} s wall {cpu_seconds:7.2f} s CPU  RTF {run.rtf:.3f}"
+        f"  peak {peak:6.0f} MB (+{run.added_mb:.0f})",
         flush=True,
     )
     return run
@@ -133,7 +136,7 @@ def wer(reference: list[str], hypothesis: list[str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--hours", type=float, default=2.0, help="length of the memory test; 0 skips it")
     parser.add_argument("--model", default=None, help="size name or directory (default WHISPER_MODEL)")
     args = parser.parse_args()
@@ -151,30 +154,35 @@ def main() -> None:
         seconds = speech.shape[0] / SAMPLE_RATE
         print(f"\n{long_path.name}: {seconds:.1f} s")
         transcribe(DATA / "jfk.flac", model=args.model)  # warm-up: VAD session, allocator
-        stage_runs, bare_runs = [], []
-        for _ in range(args.repeats):
-            bare_runs.append(measure("bare faster-whisper", seconds, lambda: bare(model, long_path)))
-            stage_runs.append(
-                measure("stage transcribe()", seconds, lambda: transcribe(long_path, model=args.model).text)
-            )
-        best_stage = min(stage_runs, key=lambda r: r.seconds)
-        best_bare = min(bare_runs, key=lambda r: r.seconds)
-        print(
-            f"  stage/bare: time {best_stage.seconds / best_bare.seconds:.3f}, "
-            f"peak memory {best_stage.peak_mb / best_bare.peak_mb:.3f}; "
-            f"best RTF stage {best_stage.rtf:.3f}, bare {best_bare.rtf:.3f}"
-        )
-        same = normalize_words(best_stage.text) == normalize_words(best_bare.text)
-        print(f"  same words stage vs bare: {same}")
+        contenders: dict[str, Callable[[], str]] = {
+            "bare faster-whisper": lambda: bare(model, long_path),
+            "stage transcribe()": lambda: transcribe(long_path, model=args.model).text,
+            "bare, greedy (beam_size=1)": lambda: bare(model, long_path, beam_size=1),
+            "BatchedInferencePipeline bs=4": lambda: batched(model, long_path, 4),
+            "BatchedInferencePipeline bs=8": lambda: batched(model, long_path, 8),
+        }
+        runs: dict[str, list[Run]] = {name: [] for name in contenders}
+        for repeat in range(args.repeats):  # interleaved, so a burst of load hits every contender
+            print(f" repeat {repeat + 1}/{args.repeats}")
+            for name, fn in contenders.items():
+                runs[name].append(measure(name, seconds, fn))
 
-        print("\nvariants (bare faster-whisper on the same file; ratio to bare beam 5 above)")
-        variants = [
-            measure("greedy (beam_size=1)", seconds, lambda: bare(model, long_path, beam_size=1)),
-            measure("BatchedInferencePipeline bs=4", seconds, lambda: batched(model, long_path, 4)),
-            measure("BatchedInferencePipeline bs=8", seconds, lambda: batched(model, long_path, 8)),
-        ]
-        for run in variants:
-            print(f"  {run.name:<34} time ratio {run.seconds / best_bare.seconds:.3f}")
+        base_wall = statistics.median(r.seconds for r in runs["bare faster-whisper"])
+        base_cpu = statistics.median(r.cpu_seconds for r in runs["bare faster-whisper"])
+        print(f"\nmedians over {args.repeats} runs; ratios are to bare faster-whisper (beam 5)")
+        print(f"  {'':<34} {'wall s':>7} {'CPU s':>7} {'RTF':>6} {'peak MB':>8} {'wall x':>7} {'CPU x':>7}")
+        for name, rs in runs.items():
+            wall = statistics.median(r.seconds for r in rs)
+            cpu = statistics.median(r.cpu_seconds for r in rs)
+            peak = max(r.peak_mb for r in rs)
+            print(
+                f"  {name:<34} {wall:7.2f} {cpu:7.2f} {wall / seconds:6.3f} {peak:8.0f}"
+                f" {wall / base_wall:7.3f} {cpu / base_cpu:7.3f}"
+            )
+        same = normalize_words(runs["stage transcribe()"][0].text) == normalize_words(
+            runs["bare faster-whisper"][0].text
+        )
+        print(f"  same words, stage vs bare: {same}")
 
         print("\nword error rate on sample.wav (30 s telephone call) vs sample.stm")
         sample = DATA / "sample.wav"
@@ -196,7 +204,8 @@ def main() -> None:
             )
             hours_bare = measure("bare faster-whisper", total, lambda: bare(model, hours_path))
             print(
-                f"  stage/bare: time {hours_stage.seconds / hours_bare.seconds:.3f}, "
+                f"  stage/bare: wall {hours_stage.seconds / hours_bare.seconds:.3f}, "
+                f"CPU {hours_stage.cpu_seconds / hours_bare.cpu_seconds:.3f}, "
                 f"added memory {hours_stage.added_mb:.0f} MB vs {hours_bare.added_mb:.0f} MB"
             )
             hours_path.unlink()
