@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 
 from agentflow.api.deps import PrincipalDep, SettingsDep, TableDep
 from agentflow.errors import ConflictError
+from agentflow.schemas.errors import error_responses
 from agentflow.schemas.recordings import (
     CreateRecordingRequest,
     CreateRecordingResponse,
@@ -22,6 +23,7 @@ router = APIRouter(tags=["recordings"])
     "/v1/sessions/{session_id}/recordings",
     status_code=status.HTTP_201_CREATED,
     response_model=CreateRecordingResponse,
+    responses=error_responses(400, 401, 403, 404, 409, 422),
 )
 def create_recording(
     session_id: str,
@@ -53,7 +55,11 @@ def create_recording(
     )
 
 
-@router.get("/v1/recordings/{recording_id}", response_model=RecordingResponse)
+@router.get(
+    "/v1/recordings/{recording_id}",
+    response_model=RecordingResponse,
+    responses=error_responses(401, 404, 422),
+)
 def get_recording(recording_id: str, principal: PrincipalDep, table: TableDep) -> RecordingResponse:
     """A recording's status, per-stage progress and failure reason."""
     recording = recs.get_recording(table, recording_id, principal.tenant_id)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from agentflow.api.deps import TableDep
 from agentflow.crypto.jwks import KeySet
 from agentflow.crypto.verify import verify_summary
+from agentflow.schemas.errors import error_responses
 from agentflow.services import signatures
 
 router = APIRouter(tags=["signatures"])
@@ -64,7 +65,10 @@ def get_jwks(table: TableDep, response: Response) -> dict[str, Any]:
 @router.get(
     "/v1/public-keys/{kid}",
     response_class=Response,
-    responses={200: {"content": {"application/x-pem-file": {}}, "description": "SubjectPublicKeyInfo PEM"}},
+    responses={
+        200: {"content": {"application/x-pem-file": {}}, "description": "SubjectPublicKeyInfo PEM"},
+        **error_responses(404, 422),
+    },
 )
 def get_public_key_pem(kid: str, table: TableDep) -> Response:
     """One public key as PEM (``openssl`` reads it directly)."""
@@ -76,7 +80,7 @@ def get_public_key_pem(kid: str, table: TableDep) -> Response:
     )
 
 
-@router.post("/v1/signatures/verify", response_model=VerifyResponse)
+@router.post("/v1/signatures/verify", response_model=VerifyResponse, responses=error_responses(400, 422))
 def verify(body: VerifyRequest, table: TableDep) -> dict[str, Any]:
     """Verify a summary and its signature record against the published keys."""
     keys = KeySet.from_jwks(signatures.jwks_document(table))

@@ -19,6 +19,7 @@ from agentflow.aws import records
 from agentflow.aws.clients import client
 from agentflow.errors import NotFoundError
 from agentflow.ids import utcnow
+from agentflow.schemas.errors import error_responses
 from agentflow.services import signatures
 from agentflow.services.sessions import create_session_service
 
@@ -62,7 +63,11 @@ def latest_summary(table: Any, tenant_id: str, session_id: str) -> dict[str, Any
     return items[0]
 
 
-@router.get("/v1/sessions/{session_id}/summary", response_model=SummaryResponse)
+@router.get(
+    "/v1/sessions/{session_id}/summary",
+    response_model=SummaryResponse,
+    responses=error_responses(401, 404, 422),
+)
 def get_summary(
     session_id: str, principal: PrincipalDep, table: TableDep, settings: SettingsDep
 ) -> SummaryResponse:

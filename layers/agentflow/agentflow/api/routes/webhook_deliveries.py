@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
 from agentflow.api.deps import SettingsDep, TableDep, TenantDep
+from agentflow.schemas.errors import error_responses
 from agentflow.services.webhooks import WebhookService, create_webhook_service
 from agentflow.settings import Settings
 
@@ -76,7 +77,7 @@ def _to_response(service: WebhookService, item: dict[str, Any]) -> WebhookDelive
     return WebhookDelivery.model_validate({**fields, "event": event})
 
 
-@router.get("/v1/webhook-deliveries", response_model=DeliveryList)
+@router.get("/v1/webhook-deliveries", response_model=DeliveryList, responses=error_responses(401, 404, 422))
 def list_deliveries(
     tenant: TenantDep,
     table: TableDep,
@@ -90,7 +91,11 @@ def list_deliveries(
     return DeliveryList(items=[_to_response(service, i) for i in items])
 
 
-@router.get("/v1/webhook-deliveries/{delivery_id}", response_model=WebhookDelivery)
+@router.get(
+    "/v1/webhook-deliveries/{delivery_id}",
+    response_model=WebhookDelivery,
+    responses=error_responses(401, 404, 422),
+)
 def get_delivery(
     delivery_id: str, tenant: TenantDep, table: TableDep, settings: SettingsDep
 ) -> WebhookDelivery:
@@ -103,6 +108,7 @@ def get_delivery(
     "/v1/webhook-deliveries/{delivery_id}/redeliver",
     response_model=WebhookDelivery,
     status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(401, 404, 409, 422),
 )
 def redeliver(delivery_id: str, tenant: TenantDep, table: TableDep, settings: SettingsDep) -> WebhookDelivery:
     """Send a finished delivery again (a new round of attempts; same event id and body).
@@ -113,7 +119,9 @@ def redeliver(delivery_id: str, tenant: TenantDep, table: TableDep, settings: Se
     return _to_response(service, service.redeliver(tenant.tenant_id, delivery_id, actor=tenant.actor))
 
 
-@router.post("/v1/webhook-secret/rotate", response_model=RotatedSecretResponse)
+@router.post(
+    "/v1/webhook-secret/rotate", response_model=RotatedSecretResponse, responses=error_responses(401)
+)
 def rotate_secret(tenant: TenantDep, table: TableDep, settings: SettingsDep) -> RotatedSecretResponse:
     """Make a new webhook signing secret; both sign deliveries until the old one's grace ends."""
     rotated = _service(table, settings).rotate_secret(tenant.tenant_id, actor=tenant.actor)

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from agentflow.api.deps import TableDep, TenantDep
 from agentflow.aws import records
 from agentflow.errors import ValidationError
+from agentflow.schemas.errors import error_responses
 from agentflow.services.workflows import create_workflow_service
 
 router = APIRouter(prefix="/v1/workflows", tags=["workflows"])
@@ -88,7 +89,12 @@ def _decode(cursor: str | None, tenant_id: str) -> dict[str, Any] | None:
     return key
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkflowResponse)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WorkflowResponse,
+    responses=error_responses(400, 401, 422),
+)
 def create_workflow(
     tenant: TenantDep,
     table: TableDep,
@@ -103,7 +109,7 @@ def create_workflow(
     )
 
 
-@router.get("", response_model=WorkflowPage)
+@router.get("", response_model=WorkflowPage, responses=error_responses(401, 422))
 def list_workflows(
     tenant: TenantDep,
     table: TableDep,
@@ -117,13 +123,13 @@ def list_workflows(
     return WorkflowPage(items=[_response(i) for i in items], next_cursor=_encode(next_key))
 
 
-@router.get("/{workflow_id}", response_model=WorkflowResponse)
+@router.get("/{workflow_id}", response_model=WorkflowResponse, responses=error_responses(401, 404, 422))
 def get_workflow(workflow_id: str, tenant: TenantDep, table: TableDep) -> WorkflowResponse:
     """One workflow of the tenant."""
     return _response(create_workflow_service(table).get_workflow(workflow_id, tenant.tenant_id))
 
 
-@router.delete("/{workflow_id}", response_model=WorkflowResponse)
+@router.delete("/{workflow_id}", response_model=WorkflowResponse, responses=error_responses(401, 404, 422))
 def delete_workflow(workflow_id: str, tenant: TenantDep, table: TableDep) -> WorkflowResponse:
     """Soft-delete a workflow: gone from the API, kept in the table with its audit fields."""
     return _response(
