@@ -12,7 +12,12 @@ from agentflow.stages.analysis import run_analysis
 
 def compute(path: Path, recording: dict[str, Any], session: dict[str, Any]) -> dict[str, Any]:
     """Diarize ``path``: by channel when each participant has their own, else the pyannote pipeline."""
+    import torch
+
+    from agentflow.settings import get_settings
     from agentflow.speech.diarize import diarize, diarize_channels  # heavy: on first job, not on import
+
+    torch.set_num_threads(get_settings().diarize_threads)
 
     if recording.get("per_channel"):
         labels = [session["host"]["name"], session["client"]["name"]]
