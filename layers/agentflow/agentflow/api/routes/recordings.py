@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from agentflow.api.deps import PrincipalDep, SettingsDep, TableDep
-from agentflow.errors import ConflictError
+from agentflow.errors import ConflictError, NotFoundError
 from agentflow.schemas.errors import error_responses
 from agentflow.schemas.recordings import (
     CreateRecordingRequest,
@@ -63,5 +63,7 @@ def create_recording(
 def get_recording(recording_id: str, principal: PrincipalDep, table: TableDep) -> RecordingResponse:
     """A recording's status, per-stage progress and failure reason."""
     recording = recs.get_recording(table, recording_id, principal.tenant_id)
-    principal.require_session(recording["session_id"])
+    if principal.kind == "join_token" and principal.session_id != recording["session_id"]:
+        # The same 404 as a missing recording: a token must not learn which session owns the id.
+        raise NotFoundError.of("Recording", recording_id)
     return RecordingResponse.from_item(recording)
