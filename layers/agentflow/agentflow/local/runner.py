@@ -4,17 +4,25 @@ One thread per (function, queue) receives messages, builds the real Lambda SQS e
 function's ``lambda_handler`` with a Lambda context, deletes what succeeded and leaves what failed
 (``batchItemFailures``) to SQS, which redelivers it after the visibility timeout and moves it to
 the DLQ after ``maxReceiveCount`` receives.
+
+``python -m agentflow.local.runner`` runs only the pollers, in a process of their own, against a
+stack another process started (``LocalStack.worker_environment()`` says where it is): a worker that
+a test can kill with SIGKILL mid-stage while the local AWS lives on.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
+import json
 import logging
+import os
 import random
+import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -22,11 +30,12 @@ from typing import Any
 
 from agentflow.aws.clients import client
 from agentflow.local.provision import Stack
-from agentflow.local.template import FunctionSpec, Template
+from agentflow.local.template import FunctionSpec, Template, load_template
 
 log = logging.getLogger("agentflow.local")
 
 DUPLICATE_ATTRIBUTE = "agentflow-local-duplicate"
+STACK_ENV = "AGENTFLOW_LOCAL_STACK"  # the provisioned stack's names, for a worker process
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
@@ -104,6 +113,9 @@ class RunnerOptions:
     retry_visibility_seconds: int | None = 1  # None: wait the queue's own visibility timeout
     duplicate_delivery: bool = False  # deliver every message twice, in shuffled order
     wait_seconds: int = 1  # long-poll wait of each receive
+    # Receive-time visibility timeout (None: the queue's own). The template's are sized for Lambda
+    # (6 x the function timeout); a crashed worker's message comes back after this many seconds.
+    visibility_seconds: int | None = None
 
 
 class Poller(threading.Thread):
@@ -130,6 +142,11 @@ class Poller(threading.Thread):
 
     def run(self) -> None:
         sqs = client("sqs")
+        visibility = (
+            {"VisibilityTimeout": self.options.visibility_seconds}
+            if self.options.visibility_seconds is not None
+            else {}
+        )
         while not self._stop_event.is_set():
             try:
                 messages = sqs.receive_message(
@@ -138,6 +155,7 @@ class Poller(threading.Thread):
                     WaitTimeSeconds=self.options.wait_seconds,
                     AttributeNames=["All"],
                     MessageAttributeNames=["All"],
+                    **visibility,
                 ).get("Messages", [])
             except Exception:
                 if self._stop_event.is_set():
@@ -236,3 +254,64 @@ def start_pollers(
             poller.start()
             pollers.append(poller)
     return pollers
+
+
+def stack_to_json(stack: Stack) -> str:
+    """The names a worker process needs to poll ``stack``'s queues (``STACK_ENV``'s value)."""
+    return json.dumps(
+        {
+            "name": stack.name,
+            "region": stack.region,
+            "parameters": stack.parameters,
+            "refs": stack.refs,
+            "attrs": [[logical_id, attr, value] for (logical_id, attr), value in stack.attrs.items()],
+        }
+    )
+
+
+def stack_from_json(text: str) -> Stack:
+    """The inverse of :func:`stack_to_json`."""
+    data = json.loads(text)
+    return Stack(
+        name=data["name"],
+        region=data["region"],
+        parameters=data["parameters"],
+        refs=data["refs"],
+        attrs={(logical_id, attr): value for logical_id, attr, value in data["attrs"]},
+    )
+
+
+def run_worker(argv: Sequence[str] | None = None) -> int:
+    """Poll an existing stack's queues until SIGTERM or SIGINT (``python -m agentflow.local.runner``).
+
+    The environment must hold the stack's (``LocalStack.worker_environment()``): the AWS endpoint,
+    the functions' variables and ``STACK_ENV``.
+    """
+    parser = argparse.ArgumentParser(prog="python -m agentflow.local.runner", description=run_worker.__doc__)
+    parser.add_argument("--functions", default="", help="comma-separated function names (default: all)")
+    parser.add_argument("--visibility-seconds", type=int, default=None, help="receive-time visibility")
+    parser.add_argument("--retry-visibility-seconds", type=int, default=1)
+    parser.add_argument("--duplicate-delivery", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(process)d %(message)s")
+    stack = stack_from_json(os.environ[STACK_ENV])
+    options = RunnerOptions(
+        retry_visibility_seconds=args.retry_visibility_seconds,
+        duplicate_delivery=args.duplicate_delivery,
+        visibility_seconds=args.visibility_seconds,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    functions = {f for f in args.functions.split(",") if f} or None
+    pollers = start_pollers(load_template(), stack, options=options, stop=stop, functions=functions)
+    log.info("worker polling %d queue(s) for %s", len(pollers), ", ".join(sorted(functions or {"all"})))
+    while not stop.wait(0.5):
+        pass
+    for poller in pollers:
+        poller.join(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_worker())

@@ -18,7 +18,7 @@ from typing import Any
 
 from agentflow.aws import clients
 from agentflow.local.provision import Stack, provision
-from agentflow.local.runner import Handler, Poller, RunnerOptions, start_pollers
+from agentflow.local.runner import STACK_ENV, Handler, Poller, RunnerOptions, stack_to_json, start_pollers
 from agentflow.local.template import Template, load_template
 from agentflow.settings import get_settings
 
@@ -156,6 +156,26 @@ class LocalStack:
         """The physical name (Ref) of a template resource: queue URL, table or bucket name, …"""
         assert self.stack is not None
         return self.stack.refs[logical_id]
+
+    def worker_environment(self) -> dict[str, str]:
+        """What a worker process (``python -m agentflow.local.runner``) needs to poll this stack.
+
+        The AWS endpoint and moto's dummy credentials, the functions' variables, and the stack's
+        names; no secrets. Merge it over ``os.environ`` for the subprocess.
+        """
+        assert self.stack is not None and self.template is not None
+        names = [
+            *self.stack.environment(self.template),
+            *LOCAL_CREDENTIALS,
+            "AWS_ENDPOINT_URL",
+            "AWS_DEFAULT_REGION",
+            "AWS_REGION",
+            "LOCAL_MODE",
+            "POWERTOOLS_TRACE_DISABLED",
+            "POWERTOOLS_METRICS_NAMESPACE",
+            *self.environment,
+        ]
+        return {k: os.environ[k] for k in names} | {STACK_ENV: stack_to_json(self.stack)}
 
     def _set_env(self, values: dict[str, str]) -> None:
         for key, value in values.items():
