@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import struct
+import time
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,7 +86,10 @@ def test_bad_upload_fails_with_clear_reason_and_one_event(
     assert final["status"] == "FAILED"
     assert final["failed_stage"] == "ingest"
     assert reason in final["failure_reason"]
-    # and exactly one summary.failed event says so
+    # and exactly one summary.failed event says so (recorded just after the status changes)
+    deadline = time.monotonic() + 10
+    while not events_of(stack, session["session_id"], "summary.failed") and time.monotonic() < deadline:
+        time.sleep(0.1)
     [event] = events_of(stack, session["session_id"], "summary.failed")
     assert reason in event["payload"]
 
@@ -159,4 +163,7 @@ def test_stage_failing_every_attempt_ends_failed_with_stage_named() -> None:
         assert "diarize stage failed after 3 attempts" in final["failure_reason"]
         assert "diarization model exploded" in final["failure_reason"]
         assert final["stages"]["diarize"]["attempts"] == 3
+        deadline = time.monotonic() + 10
+        while not events_of(stack, session["session_id"], "summary.failed") and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert len(events_of(stack, session["session_id"], "summary.failed")) == 1
