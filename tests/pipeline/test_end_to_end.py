@@ -20,8 +20,8 @@ from agentflow.local.client import ApiClient
 from agentflow.local.runner import DUPLICATE_ATTRIBUTE, RunnerOptions, load_handler
 from agentflow.local.stack import LocalStack
 from agentflow.local.template import load_template
-from agentflow.schemas.summary import Summary
 from agentflow.services.tenants import create_tenant_service
+from agentflow.workflows import default_spec, validate_summary
 
 from tests.pipeline.support import events_of, integrator_for, session_items
 
@@ -64,7 +64,14 @@ def test_real_recording_becomes_verified_signed_summary(shared_data: Path, recei
     with LocalStack() as stack:
         tenant = create_tenant_service(table(stack.ref("Table"))).create_tenant("acme")
         api = ApiClient(api_url=stack.api_url, api_key=tenant.api_key)
-        session = api.create_session(host={"name": "Dana"}, client={"name": "Eli"}, webhook_url=receiver.url)
+        # a tenant workflow (the default spec with another retry bound) that the summary must run
+        spec = default_spec().model_dump()
+        spec.pop("id")
+        spec["routes"][0]["params"]["max_retries"] = 2
+        workflow_id = api.expect(201, "POST", "/v1/workflows", json=spec)["workflow_id"]
+        session = api.create_session(
+            host={"name": "Dana"}, client={"name": "Eli"}, webhook_url=receiver.url, workflow_id=workflow_id
+        )
         sid = session["session_id"]
         # WHEN the browser uploads a real two-speaker recording
         rid = api.upload(sid, shared_data / "dev00.wav", filename="dev00.wav", content_type="audio/wav")
@@ -83,7 +90,8 @@ def test_real_recording_becomes_verified_signed_summary(shared_data: Path, recei
         } == dict.fromkeys(("transcribe", "diarize", "summarize"), "DONE")
         # and the stored summary is valid against the schema and names two speakers who spoke
         signed = api.expect(200, "GET", f"/v1/sessions/{sid}/summary")
-        summary = Summary.model_validate(signed["summary"])
+        summary = validate_summary(signed["summary"])  # schema and grounding in its own transcript
+        assert summary.workflow_id == workflow_id
         assert len(summary.transcript) > 0
         assert sorted(s.name for s in summary.speakers) == ["Speaker 1", "Speaker 2"]
         # and the signature verifies through the API

@@ -129,3 +129,22 @@ def test_list_pages_newest_first(api: httpx.Client) -> None:
     second = api.get("/v1/workflows", params={"limit": 2, "cursor": first["next_cursor"]}).json()
     assert [w["workflow_id"] for w in second["items"]] == [ids[0]]
     assert api.get("/v1/workflows", params={"cursor": "garbage"}).status_code == 422
+
+
+def test_session_names_an_existing_workflow_of_its_tenant(api: httpx.Client, stack: LocalStack, ddb: Any) -> None:
+    workflow_id = api.post("/v1/workflows", json=spec_body()).json()["workflow_id"]
+    people = {"host": {"name": "Ana"}, "client": {"name": "Ben"}}
+    # a workflow of the caller's tenant is accepted
+    created = api.post("/v1/sessions", json={**people, "workflow_id": workflow_id})
+    assert created.status_code == 201 and created.json()["workflow_id"] == workflow_id
+    # an unknown id, or another tenant's, fails the create with a reason (not the pipeline later)
+    other = create_tenant_service(ddb).create_tenant("other")
+    theirs = httpx.post(
+        f"{stack.api_url}/v1/workflows",
+        json=spec_body(),
+        headers={"Authorization": f"Bearer {other.api_key}"},
+    ).json()["workflow_id"]
+    for unknown in ("wfl_doesnotexist", theirs):
+        refused = api.post("/v1/sessions", json={**people, "workflow_id": unknown})
+        assert refused.status_code == 422
+        assert refused.json()["detail"]["field"] == "workflow_id"

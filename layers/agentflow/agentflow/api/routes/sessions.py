@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from agentflow.api.deps import PrincipalDep, SettingsDep, TableDep, TenantDep
 from agentflow.aws import records
-from agentflow.errors import ValidationError
+from agentflow.errors import NotFoundError, ValidationError
 from agentflow.net import check_webhook_url
 from agentflow.schemas.errors import error_responses
 from agentflow.schemas.sessions import (
@@ -26,6 +26,7 @@ from agentflow.services import join_tokens
 from agentflow.services.pipeline import create_pipeline_service
 from agentflow.services.recordings import session_recordings
 from agentflow.services.sessions import SESSION_PREFIX, create_session_service
+from agentflow.services.workflows import create_workflow_service
 from agentflow.settings import Settings
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
@@ -95,6 +96,12 @@ def create_session(
     """Create a session; the widget URLs carry each participant's join token."""
     if body.webhook_url:
         check_webhook_url(body.webhook_url, local_mode=settings.local_mode)
+    if body.workflow_id:
+        # Checked now, not when the summary runs: a typo should fail the create, not the pipeline.
+        try:
+            create_workflow_service(table).get_workflow(body.workflow_id, tenant.tenant_id)
+        except NotFoundError as exc:
+            raise ValidationError(f"workflow {body.workflow_id} not found", field="workflow_id") from exc
     service = create_session_service(table, idempotency_ttl_seconds=settings.idempotency_ttl_seconds)
     session, created = service.create_session(
         body, tenant.tenant_id, actor=tenant.actor, idempotency_key=idempotency_key
