@@ -38,9 +38,13 @@ def b64url_decode(text: str) -> bytes:
     if any(c in text for c in "+/= \n\r\t"):
         raise JWSFormatError("not base64url")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:
         raise JWSFormatError("not base64url") from exc
+    # Set unused trailing bits spell the same bytes another way: a second token that would verify.
+    if b64url_encode(data) != text:
+        raise JWSFormatError("not canonical base64url")
+    return data
 
 
 def header(kid: str) -> dict[str, str]:

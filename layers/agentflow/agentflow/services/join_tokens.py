@@ -44,7 +44,11 @@ def _b64url(data: bytes) -> str:
 
 
 def _b64url_decode(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    # Set unused trailing bits spell the same bytes another way: a second token that would verify.
+    if _b64url(data) != segment:
+        raise ValueError("not canonical base64url")
+    return data
 
 
 def _mac(signing_input: str, secret: bytes) -> bytes:
