@@ -131,7 +131,9 @@ def test_list_pages_newest_first(api: httpx.Client) -> None:
     assert api.get("/v1/workflows", params={"cursor": "garbage"}).status_code == 422
 
 
-def test_session_names_an_existing_workflow_of_its_tenant(api: httpx.Client, stack: LocalStack, ddb: Any) -> None:
+def test_session_names_an_existing_workflow_of_its_tenant(
+    api: httpx.Client, stack: LocalStack, ddb: Any
+) -> None:
     workflow_id = api.post("/v1/workflows", json=spec_body()).json()["workflow_id"]
     people = {"host": {"name": "Ana"}, "client": {"name": "Ben"}}
     # a workflow of the caller's tenant is accepted
