@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from agentflow.api.deps import PrincipalDep, SettingsDep, TableDep, TenantDep
-from agentflow.aws import records
+from agentflow.api.pagination import decode_cursor, encode_cursor
 from agentflow.errors import NotFoundError, ValidationError
 from agentflow.net import check_webhook_url
 from agentflow.schemas.errors import error_responses
@@ -54,28 +51,6 @@ def to_response(table: Any, session: dict[str, Any]) -> SessionResponse:
     ]
     fields = {k: v for k, v in session.items() if k in SessionResponse.model_fields}
     return SessionResponse.model_validate({**fields, "recordings": recs})
-
-
-def _encode_cursor(key: dict[str, Any] | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
-
-
-def _decode_cursor(cursor: str | None, tenant_id: str) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError("cursor is not valid", field="cursor") from exc
-    if (
-        not isinstance(key, dict)
-        or set(key) != {"pk", "sk"}
-        or key["pk"] != records.tenant_pk(tenant_id)
-        or not isinstance(key["sk"], str)
-        or not key["sk"].startswith(SESSION_PREFIX)
-    ):
-        raise ValidationError("cursor is not valid", field="cursor")
-    return key
 
 
 @router.post(
@@ -136,9 +111,12 @@ def list_sessions(
 ) -> SessionPage:
     """List the tenant's sessions, newest first."""
     items, next_key = create_session_service(table).list_sessions(
-        tenant.tenant_id, limit=limit, cursor=_decode_cursor(cursor, tenant.tenant_id), status=status_
+        tenant.tenant_id,
+        limit=limit,
+        cursor=decode_cursor(cursor, tenant_id=tenant.tenant_id, sk_prefix=SESSION_PREFIX),
+        status=status_,
     )
-    return SessionPage(items=[to_response(table, i) for i in items], next_cursor=_encode_cursor(next_key))
+    return SessionPage(items=[to_response(table, i) for i in items], next_cursor=encode_cursor(next_key))
 
 
 @router.get("/{session_id}", response_model=SessionResponse, responses=error_responses(401, 404, 422))

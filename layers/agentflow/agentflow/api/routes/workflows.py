@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, status
 from pydantic import BaseModel
 
 from agentflow.api.deps import TableDep, TenantDep
-from agentflow.aws import records
-from agentflow.errors import ValidationError
+from agentflow.api.pagination import decode_cursor, encode_cursor
 from agentflow.schemas.errors import error_responses
-from agentflow.services.workflows import create_workflow_service
+from agentflow.services.workflows import WORKFLOW_PREFIX, create_workflow_service
 
 router = APIRouter(prefix="/v1/workflows", tags=["workflows"])
 
@@ -73,22 +69,6 @@ def _response(item: dict[str, Any]) -> WorkflowResponse:
     )
 
 
-def _encode(key: dict[str, Any] | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
-
-
-def _decode(cursor: str | None, tenant_id: str) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError("cursor is not valid", field="cursor") from exc
-    if not isinstance(key, dict) or key.get("pk") != records.tenant_pk(tenant_id) or set(key) != {"pk", "sk"}:
-        raise ValidationError("cursor is not valid", field="cursor")
-    return key
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -118,9 +98,11 @@ def list_workflows(
 ) -> WorkflowPage:
     """The tenant's workflows, newest first."""
     items, next_key = create_workflow_service(table).list_workflows(
-        tenant.tenant_id, limit=limit, cursor=_decode(cursor, tenant.tenant_id)
+        tenant.tenant_id,
+        limit=limit,
+        cursor=decode_cursor(cursor, tenant_id=tenant.tenant_id, sk_prefix=WORKFLOW_PREFIX),
     )
-    return WorkflowPage(items=[_response(i) for i in items], next_cursor=_encode(next_key))
+    return WorkflowPage(items=[_response(i) for i in items], next_cursor=encode_cursor(next_key))
 
 
 @router.get("/{workflow_id}", response_model=WorkflowResponse, responses=error_responses(401, 404, 422))
