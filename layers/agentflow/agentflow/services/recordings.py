@@ -194,9 +194,7 @@ def record_stage(
     """Set ``stages.<stage>`` (progress, timings, errors) on a live recording; return the new item."""
     values = {k: (Decimal(str(round(v, 3))) if isinstance(v, float) else v) for k, v in progress.items()}
     result: dict[str, Any] = table.update_item(
-        Key=dict(
-            zip(("pk", "sk"), recording_key(recording["tenant_id"], recording["recording_id"]), strict=True)
-        ),
+        Key=_key(recording),
         UpdateExpression="SET stages.#s = :p, updated_at = :now, updated_by = :by",
         ExpressionAttributeNames={"#s": stage},
         ExpressionAttributeValues={":p": values, ":now": now_iso(), ":by": f"stage:{stage}"},
@@ -205,25 +203,25 @@ def record_stage(
     return result
 
 
-def claim_summarize(table: Any, recording: dict[str, Any], *, job_id: str) -> bool:
-    """Fan-in: True for exactly one caller once every analysis stage is DONE.
+def _key(recording: dict[str, Any]) -> dict[str, str]:
+    pk, sk = recording_key(recording["tenant_id"], recording["recording_id"])
+    return {"pk": pk, "sk": sk}
 
-    The claim names the job that won it, so that job (redelivered after a crash between the claim
-    and the send) may send again; any other job is refused.
+
+def claim_summarize(table: Any, recording: dict[str, Any], *, job_id: str) -> bool:
+    """Fan-in: True for exactly one job once every analysis stage is DONE, until the job is sent.
+
+    The claim names the job that won it, so that job — redelivered after a crash anywhere before
+    :func:`mark_summarize_sent` — may claim again and send; any other job is refused, and so is
+    everyone once the summarize job is known to be sent.
     """
     cond = Attr("summarize_claimed_by").not_exists() | Attr("summarize_claimed_by").eq(job_id)
+    cond = cond & Attr("summarize_sent").not_exists() & Attr("status").is_in(["PROCESSING", "SUMMARIZING"])
     for stage in ANALYSIS_STAGES:
         cond = cond & Attr(f"stages.{stage}.status").eq("DONE")
-    cond = cond & Attr("status").eq("PROCESSING")
     try:
         table.update_item(
-            Key=dict(
-                zip(
-                    ("pk", "sk"),
-                    recording_key(recording["tenant_id"], recording["recording_id"]),
-                    strict=True,
-                )
-            ),
+            Key=_key(recording),
             UpdateExpression="SET summarize_claimed_by = :j",
             ExpressionAttributeValues={":j": job_id},
             ConditionExpression=cond,
@@ -233,6 +231,15 @@ def claim_summarize(table: Any, recording: dict[str, Any], *, job_id: str) -> bo
         if records.is_conditional_failure(exc):
             return False
         raise
+
+
+def mark_summarize_sent(table: Any, recording: dict[str, Any]) -> None:
+    """Record that the fan-in's summarize job is on its queue (no further claim succeeds)."""
+    table.update_item(
+        Key=_key(recording),
+        UpdateExpression="SET summarize_sent = :t",
+        ExpressionAttributeValues={":t": True},
+    )
 
 
 def mark_failed(table: Any, recording: dict[str, Any], *, stage: str, reason: str) -> dict[str, Any] | None:

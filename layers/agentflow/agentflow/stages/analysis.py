@@ -14,13 +14,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from agentflow.aws import records
 from agentflow.errors import PermanentStageError
 from agentflow.ids import now_iso
 from agentflow.schemas.messages import StageJob
 from agentflow.services import recordings as recs
-from agentflow.services.pipeline import PipelineService, create_pipeline_service
-from agentflow.stages.common import Stopwatch, artifact_key, context, downloaded, put_json
+from agentflow.services.pipeline import PipelineService
+from agentflow.stages.common import Stopwatch, artifact_key, downloaded, open_job, put_json
 
 log = logging.getLogger(__name__)
 
@@ -32,20 +31,15 @@ ARTIFACTS = {"transcribe": "transcript.json", "diarize": "diarization.json"}
 
 def run_analysis(record: SQSRecord, *, stage: str, compute: Compute) -> None:
     """Run one analysis stage for the job in ``record``."""
-    settings, table = context()
     job = StageJob.model_validate_json(record.body)
-    recording = records.get_live(table, *recs.recording_key(job.tenant_id, job.recording_id))
-    if recording is None or recording["status"] in ("FAILED", "COMPLETED"):
-        log.info("job %s: recording gone or finished, nothing to do", job.job_id)
+    opened = open_job(job, statuses=("PROCESSING", "SUMMARIZING"))
+    if opened is None:
         return
-    pipeline = create_pipeline_service(table, settings)
-    session = pipeline.get_session_any(job.tenant_id, job.session_id)
-    if session is None:
-        log.warning("job %s: session %s not found", job.job_id, job.session_id)
-        return
+    settings, table, pipeline = opened.settings, opened.table, opened.pipeline
+    recording, session = opened.recording, opened.session
     progress = recording.get("stages", {}).get(stage, {})
     if progress.get("status") != "DONE":
-        recording = _compute(
+        computed = _compute(
             table,
             pipeline,
             recording,
@@ -55,17 +49,15 @@ def run_analysis(record: SQSRecord, *, stage: str, compute: Compute) -> None:
             bucket=settings.bucket_name,
             attempts=int(progress.get("attempts", 0)) + 1,
         )
-        if recording is None:
+        if computed is None:
             return
+        recording = computed
     if recs.claim_summarize(table, recording, job_id=job.job_id):
-        moved = recs.transition(table, recording, to="SUMMARIZING", from_=("PROCESSING",))
-        if moved is not None or _still_summarizing(table, recording):
-            recs.send_stage_jobs(recording, queues={"summarize": settings.summarize_queue_url})
-
-
-def _still_summarizing(table: Any, recording: dict[str, Any]) -> bool:
-    current = records.get_live(table, *recs.recording_key(recording["tenant_id"], recording["recording_id"]))
-    return current is not None and current["status"] == "SUMMARIZING"
+        # Claim, move, send, mark sent: a crash between any two redelivers this job, whose claim
+        # still holds, so it sends again; the summarize stage is idempotent if that repeats a send.
+        recs.transition(table, recording, to="SUMMARIZING", from_=("PROCESSING",))
+        recs.send_stage_jobs(recording, queues={"summarize": settings.summarize_queue_url})
+        recs.mark_summarize_sent(table, recording)
 
 
 def _compute(

@@ -8,10 +8,15 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agentflow.aws import records
 from agentflow.aws.clients import client, table
+from agentflow.schemas.messages import StageJob
+from agentflow.services import recordings as recs
+from agentflow.services.pipeline import PipelineService, create_pipeline_service
 from agentflow.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -59,3 +64,33 @@ class Stopwatch:
     def seconds(self) -> float:
         """Elapsed seconds."""
         return time.perf_counter() - self.started
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a stage needs to work on one recording."""
+
+    settings: Settings
+    table: Any
+    pipeline: PipelineService
+    recording: dict[str, Any]
+    session: dict[str, Any]
+
+
+def open_job(job: StageJob, *, statuses: tuple[str, ...]) -> Job | None:
+    """Load the job's recording and session; ``None`` (logged) when there is nothing to do.
+
+    A recording that is gone, or not in one of ``statuses`` (already finished, say), makes a
+    redelivered or late job a no-op rather than an error.
+    """
+    settings, db = context()
+    recording = records.get_live(db, *recs.recording_key(job.tenant_id, job.recording_id))
+    if recording is None or recording["status"] not in statuses:
+        log.info("job %s: recording is %s, nothing to do", job.job_id, recording and recording["status"])
+        return None
+    pipeline = create_pipeline_service(db, settings)
+    session = pipeline.get_session_any(job.tenant_id, job.session_id)
+    if session is None:
+        log.warning("job %s: session %s not found", job.job_id, job.session_id)
+        return None
+    return Job(settings=settings, table=db, pipeline=pipeline, recording=recording, session=session)

@@ -23,8 +23,7 @@ from agentflow.errors import PermanentStageError, SigningError
 from agentflow.ids import now_iso
 from agentflow.schemas.messages import StageJob
 from agentflow.services import recordings as recs
-from agentflow.services.pipeline import create_pipeline_service
-from agentflow.stages.common import Stopwatch, artifact_key, context, get_json
+from agentflow.stages.common import Stopwatch, artifact_key, get_json, open_job
 
 log = logging.getLogger(__name__)
 
@@ -89,16 +88,11 @@ def summarize_recording(job: StageJob) -> None:
     from agentflow.services.signatures import create_signing_service
     from agentflow.workflows import run_summary
 
-    settings, table = context()
-    recording = records.get_live(table, *recs.recording_key(job.tenant_id, job.recording_id))
-    if recording is None or recording["status"] != "SUMMARIZING":
-        log.info("job %s: recording is %s, nothing to do", job.job_id, recording and recording["status"])
+    opened = open_job(job, statuses=("SUMMARIZING",))
+    if opened is None:
         return
-    pipeline = create_pipeline_service(table, settings)
-    session = pipeline.get_session_any(job.tenant_id, job.session_id)
-    if session is None:
-        log.warning("job %s: session %s not found", job.job_id, job.session_id)
-        return
+    settings, table, pipeline = opened.settings, opened.table, opened.pipeline
+    recording, session = opened.recording, opened.session
     bucket, rid = settings.bucket_name, job.recording_id
     clock, started_at = Stopwatch(), now_iso()
     attempts = int(recording.get("stages", {}).get("summarize", {}).get("attempts", 0)) + 1
