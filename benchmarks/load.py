@@ -12,13 +12,18 @@ API: ``--creates`` session creates (default 2,000) from ``--clients`` concurrent
 
 The local stack runs every stage in one process (one poller per queue, as one Lambda concurrency
 each), on a shared 2-core machine: compare ratios within a run. Usage:
-``python benchmarks/load.py [--sessions 50] [--creates 2000] [--clients 20] [--skip-pipeline] [--skip-api]``
+``python benchmarks/load.py [--sessions 50] [--creates 2000] [--clients 20] [--skip-pipeline] [--skip-api]
+[--moto-process]``
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -33,7 +38,7 @@ import httpx
 import numpy as np
 from agentflow.aws.clients import table
 from agentflow.local.client import ApiClient
-from agentflow.local.stack import LocalStack
+from agentflow.local.stack import LocalStack, free_port
 from agentflow.services.tenants import create_tenant_service
 from agentflow.speech.audio import SAMPLE_RATE, decode
 
@@ -183,6 +188,25 @@ def api_load(api_url: str, key: str, creates: int, clients: int) -> dict[str, An
     }
 
 
+def start_moto_process() -> subprocess.Popen[bytes]:
+    """moto in a process of its own (not a thread beside the API), for ``--moto-process``."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"  # LocalStack then uses it
+    return server
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, default=50)
@@ -190,8 +214,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--skip-pipeline", action="store_true")
     parser.add_argument("--skip-api", action="store_true")
+    parser.add_argument("--moto-process", action="store_true", help="run moto in its own process")
     args = parser.parse_args()
-    print(f"load benchmark, {datetime.now(UTC).isoformat(timespec='seconds')}")
+    print(
+        f"load benchmark, {datetime.now(UTC).isoformat(timespec='seconds')}, moto in "
+        f"{'its own process' if args.moto_process else 'a thread of this process'}"
+    )
+    moto = start_moto_process() if args.moto_process else None
     with tempfile.TemporaryDirectory() as tmp:
         clips = [cut(DATA / name, s, e, Path(tmp) / f"clip{i}.wav") for i, (name, s, e) in enumerate(CLIPS)]
         with LocalStack(pollers=not args.skip_pipeline) as stack:
@@ -223,6 +252,9 @@ def main() -> None:
                     f"(x{many['recordings_per_min'] / serial:.2f}); lost "
                     f"{args.sessions - many['completed']}, signatures verified {many['verified']}/{args.sessions}"
                 )
+    if moto is not None:
+        moto.terminate()
+        moto.wait(timeout=30)
 
 
 if __name__ == "__main__":
