@@ -73,7 +73,7 @@ def test_deleting_sessions_mid_pipeline_hard_deletes_nothing_and_leaves_nothing_
         sessions["before upload"] = (sid, grant["recording_id"])
         # AND sessions deleted right after the upload, while processing, and once completed
         delete_when("after upload", clips[1], lambda rid: True)
-        delete_when("processing", clips[2], lambda rid: _status(api, rid) == "PROCESSING")
+        delete_when("processing", clips[2], lambda rid: _status(api, rid) in ("PROCESSING", "SUMMARIZING"))
         delete_when("completed", clips[3], lambda rid: _status(api, rid) == "COMPLETED")
         remember()
 
