@@ -7,7 +7,6 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,40 +23,16 @@ from agentflow.services.tenants import create_tenant_service
 from agentflow.workflows import default_spec, validate_summary
 
 from tests.pipeline.support import events_of, integrator_for, session_items
+from tests.reliability.support import Receiver, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that keeps what it is sent."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["content-length"]))
-                outer.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def types(self) -> Counter[str]:
-        return Counter(json.loads(body)["type"] for _, body in self.received)
 
 
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
-    r.server.shutdown()
+    r.close()
 
 
 def test_real_recording_becomes_verified_signed_summary(shared_data: Path, receiver: Receiver) -> None:
@@ -111,15 +86,14 @@ def test_real_recording_becomes_verified_signed_summary(shared_data: Path, recei
         assert summary.transcript[0].text.split()[0] in text
         # and the integrator got each event once, signed with its tenant's secret
         api.wait(rid, timeout=5)
-        deadline_types = {"recording.uploaded": 1, "transcript.ready": 1, "summary.ready": 1}
-        for _ in range(100):
-            if all(receiver.types()[t] >= n for t, n in deadline_types.items()):
-                break
-            threading.Event().wait(0.2)
-        assert {t: receiver.types()[t] for t in deadline_types} == deadline_types
-        ready = next(json.loads(b) for _, b in receiver.received if json.loads(b)["type"] == "summary.ready")
+        expected = {"recording.uploaded": 1, "transcript.ready": 1, "summary.ready": 1}
+        wait_for(
+            lambda: all(receiver.types(sid)[t] >= n for t, n in expected.items()), timeout=30, what="webhooks"
+        )
+        assert {t: receiver.types(sid)[t] for t in expected} == expected
+        ready = next(b for b in receiver.of_session(sid) if b["type"] == "summary.ready")
         assert ready["data"]["summary_id"] == signed["summary_id"]
-        for headers, body in receiver.received:
+        for headers, body in receiver.raw:
             assert webhooks.verify(body, headers, tenant.webhook_secret)["id"] == json.loads(body)["id"]
 
 

@@ -56,10 +56,11 @@ def wait_for(
 
 
 class Receiver:
-    """A webhook receiver on 127.0.0.1 that answers 204 and keeps every body it is sent."""
+    """A webhook receiver on 127.0.0.1 that answers 204 and keeps every request it is sent."""
 
     def __init__(self) -> None:
         self.bodies: list[dict[str, Any]] = []
+        self.raw: list[tuple[dict[str, str], bytes]] = []  # (lower-cased headers, body) for signatures
         self._lock = threading.Lock()
         outer = self
 
@@ -68,6 +69,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 with outer._lock:
                     outer.bodies.append(json.loads(body))
+                    outer.raw.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 self.send_response(204)
                 self.end_headers()
 
