@@ -13,10 +13,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from agentflow.api.deps import TableDep
-from agentflow.crypto.jwks import KeySet
-from agentflow.crypto.verify import verify_summary
 from agentflow.schemas.errors import error_responses
-from agentflow.services import signatures
 
 router = APIRouter(tags=["signatures"])
 
@@ -59,6 +56,8 @@ class VerifyResponse(BaseModel):
 def get_jwks(table: TableDep, response: Response) -> dict[str, Any]:
     """Every public key that has signed a summary and is not compromised."""
     response.headers["Cache-Control"] = _KEYS_CACHE
+    from agentflow.services import signatures  # on first use: cryptography is ~40 ms of cold start
+
     return signatures.jwks_document(table)
 
 
@@ -72,6 +71,8 @@ def get_jwks(table: TableDep, response: Response) -> dict[str, Any]:
 )
 def get_public_key_pem(kid: str, table: TableDep) -> Response:
     """One public key as PEM (``openssl`` reads it directly)."""
+    from agentflow.services import signatures
+
     item = signatures.get_public_key(table, kid)
     return Response(
         content=str(item["public_key_pem"]),
@@ -83,6 +84,10 @@ def get_public_key_pem(kid: str, table: TableDep) -> Response:
 @router.post("/v1/signatures/verify", response_model=VerifyResponse, responses=error_responses(400, 422))
 def verify(body: VerifyRequest, table: TableDep) -> dict[str, Any]:
     """Verify a summary and its signature record against the published keys."""
+    from agentflow.crypto.jwks import KeySet
+    from agentflow.crypto.verify import verify_summary
+    from agentflow.services import signatures
+
     keys = KeySet.from_jwks(signatures.jwks_document(table))
     result = verify_summary(
         summary=body.summary, signature=body.signature, keys=keys, pdf_sha256=body.pdf_sha256

@@ -20,7 +20,6 @@ from agentflow.aws.clients import client
 from agentflow.errors import NotFoundError
 from agentflow.ids import utcnow
 from agentflow.schemas.errors import error_responses
-from agentflow.services import signatures
 from agentflow.services.sessions import create_session_service
 
 router = APIRouter(tags=["summaries"])
@@ -88,6 +87,10 @@ def get_summary(
         ExpiresIn=PDF_URL_TTL_SECONDS,
     )
     expires = utcnow() + timedelta(seconds=PDF_URL_TTL_SECONDS)
+    from agentflow.services.signatures import (
+        get_signature,  # on first use: cryptography is ~40 ms of cold start
+    )
+
     return SummaryResponse(
         summary_id=item["summary_id"],
         session_id=session_id,
@@ -97,7 +100,7 @@ def get_summary(
         document_hash=item["document_hash"],
         pdf_sha256=item["pdf_sha256"],
         summary=json.loads(body),
-        signature=signatures.get_signature(table, principal.tenant_id, item["signature_id"]),
+        signature=get_signature(table, principal.tenant_id, item["signature_id"]),
         pdf_url=pdf_url,
         pdf_url_expires_at=expires.isoformat(timespec="seconds").replace("+00:00", "Z"),
     )
