@@ -28,6 +28,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from agentflow.aws.clients import client
 from agentflow.local.provision import Stack
 from agentflow.local.template import FunctionSpec, Template, load_template
@@ -157,7 +159,9 @@ class Poller(threading.Thread):
                     MessageAttributeNames=["All"],
                     **visibility,
                 ).get("Messages", [])
-            except Exception:
+            except (BotoCoreError, ClientError):
+                # The endpoint going away at shutdown, or a transient fault: Lambda's poller keeps
+                # polling too. Anything else is a bug and ends the thread loudly.
                 if self._stop_event.is_set():
                     return
                 log.exception("receive from %s failed", self.queue_url)
