@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
-RECORDING ?= ../shared/data/dev00.wav
+RECORDING ?= tests/data/dev00.wav
 
 .PHONY: setup demo test lint typecheck cfn-lint pytest openapi benchmarks clean
 

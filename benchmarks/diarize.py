@@ -20,7 +20,7 @@ import torch
 from agentflow.speech import diarize
 from agentflow.speech.audio import decode
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 FILES = ["sample", "dev00", "dev01"]
 
 

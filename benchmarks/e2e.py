@@ -29,7 +29,7 @@ from agentflow.local.stack import LocalStack
 from agentflow.services.tenants import create_tenant_service
 from agentflow.speech.audio import SAMPLE_RATE, decode
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 
 class RssSampler(threading.Thread):

@@ -42,7 +42,7 @@ from agentflow.local.stack import LocalStack, free_port
 from agentflow.services.tenants import create_tenant_service
 from agentflow.speech.audio import SAMPLE_RATE, decode
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 CLIPS = (("sample.wav", 14.4, 18.0), ("sample.wav", 17.8, 21.5), ("jfk.flac", 0.3, 4.3),
          ("dev00.wav", 1.5, 5.0), ("dev01.wav", 7.0, 10.5))  # fmt: skip
 SESSION_BODY = {"host": {"name": "Ana"}, "client": {"name": "Ben"}}

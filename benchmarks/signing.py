@@ -31,7 +31,7 @@ from agentflow.settings import get_settings
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-TRANSCRIPT = Path(__file__).resolve().parents[2] / "shared" / "data" / "transcripts" / "advisor-review.json"
+TRANSCRIPT = Path(__file__).resolve().parents[1] / "tests" / "data" / "transcripts" / "advisor-review.json"
 
 
 def rate(fn: Callable[[], Any], seconds: float, *, max_calls: int = 1_000_000) -> tuple[float, int]:

@@ -11,7 +11,7 @@ import json
 import time
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "transcripts"
+SHARED = Path(__file__).resolve().parents[1] / "tests" / "data" / "transcripts"
 
 
 def main() -> None:

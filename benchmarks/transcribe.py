@@ -34,7 +34,7 @@ from agentflow.speech.audio import SAMPLE_RATE, decode
 from agentflow.speech.transcribe import DECODE_OPTIONS, VAD_OPTIONS, normalize_words, transcribe
 from faster_whisper import BatchedInferencePipeline
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Shared fixtures. The reference recordings live in ../shared/data beside the checkout."""
+"""Shared fixtures. The reference recordings and transcripts live in tests/data (see its README)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+DATA_DIR = ROOT / "tests" / "data"
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The folder of reference recordings and transcripts."""
-    assert SHARED_DATA.is_dir(), f"reference data not found at {SHARED_DATA}"
-    return SHARED_DATA
+def data_dir() -> Path:
+    """The folder of reference recordings, their reference answers and the dev transcripts."""
+    assert DATA_DIR.is_dir(), f"reference data not found at {DATA_DIR}"
+    return DATA_DIR

@@ -28,13 +28,13 @@ def check_outputs(result: dict, out: Path) -> None:  # type: ignore[type-arg]
 
 
 @pytest.mark.slow
-def test_demo_json_on_stereo_recording_as_a_command(shared_data: Path, tmp_path: Path) -> None:
+def test_demo_json_on_stereo_recording_as_a_command(data_dir: Path, tmp_path: Path) -> None:
     # WHEN the console script runs on a one-speaker-per-channel recording
     done = subprocess.run(
         [
             str(Path(sys.executable).with_name("agentflow")),
             "demo",
-            str(shared_data / "stereo_diarization.wav"),
+            str(data_dir / "stereo_diarization.wav"),
             "--out",
             str(tmp_path),
             "--json",
@@ -55,9 +55,9 @@ def test_demo_json_on_stereo_recording_as_a_command(shared_data: Path, tmp_path:
 
 @pytest.mark.slow
 def test_demo_json_on_meeting_recording(
-    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["demo", str(shared_data / "dev00.wav"), "--out", str(tmp_path), "--json"])
+    code = main(["demo", str(data_dir / "dev00.wav"), "--out", str(tmp_path), "--json"])
     result = json.loads(capsys.readouterr().out)
     assert code == 0
     check_outputs(result, tmp_path)

@@ -46,10 +46,10 @@ def signer(stack: LocalStack, db: Any) -> SigningService:
 
 
 @pytest.fixture(scope="session")
-def meeting_summary(shared_data: Path) -> dict[str, Any]:
+def meeting_summary(data_dir: Path) -> dict[str, Any]:
     """A realistic summary JSON built from a reference transcript."""
     return summary_from_transcript(
-        json.loads((shared_data / "transcripts" / "advisor-review.json").read_text())
+        json.loads((data_dir / "transcripts" / "advisor-review.json").read_text())
     )
 
 

@@ -35,7 +35,7 @@ def receiver() -> Iterator[Receiver]:
     r.close()
 
 
-def test_real_recording_becomes_verified_signed_summary(shared_data: Path, receiver: Receiver) -> None:
+def test_real_recording_becomes_verified_signed_summary(data_dir: Path, receiver: Receiver) -> None:
     with LocalStack() as stack:
         tenant = create_tenant_service(table(stack.ref("Table"))).create_tenant("acme")
         api = ApiClient(api_url=stack.api_url, api_key=tenant.api_key)
@@ -49,7 +49,7 @@ def test_real_recording_becomes_verified_signed_summary(shared_data: Path, recei
         )
         sid = session["session_id"]
         # WHEN the browser uploads a real two-speaker recording
-        rid = api.upload(sid, shared_data / "dev00.wav", filename="dev00.wav", content_type="audio/wav")
+        rid = api.upload(sid, data_dir / "dev00.wav", filename="dev00.wav", content_type="audio/wav")
         final = api.wait(rid, timeout=900)
         # THEN it completes with both analysis artifacts stored
         assert final["status"] == "COMPLETED", final
@@ -97,7 +97,7 @@ def test_real_recording_becomes_verified_signed_summary(shared_data: Path, recei
             assert webhooks.verify(body, headers, tenant.webhook_secret)["id"] == json.loads(body)["id"]
 
 
-def test_every_message_delivered_twice_still_yields_one_of_everything(shared_data: Path) -> None:
+def test_every_message_delivered_twice_still_yields_one_of_everything(data_dir: Path) -> None:
     # GIVEN a runner that delivers every SQS message twice, in shuffled order
     template = load_template()
     real = load_handler(template.functions["SummarizeFunction"].handler_path)
@@ -117,7 +117,7 @@ def test_every_message_delivered_twice_still_yields_one_of_everything(shared_dat
         api = integrator_for(stack)
         sid = api.create_session()["session_id"]
         # WHEN one recording goes through the whole pipeline
-        rid = api.upload(sid, shared_data / "sample.wav", filename="sample.wav", content_type="audio/wav")
+        rid = api.upload(sid, data_dir / "sample.wav", filename="sample.wav", content_type="audio/wav")
         final = api.wait(rid, timeout=900)
         assert final["status"] == "COMPLETED", final
         threading.Event().wait(3)  # let the last duplicates drain

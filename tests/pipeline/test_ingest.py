@@ -70,7 +70,7 @@ def integrator(stack: LocalStack) -> ApiClient:
 def test_bad_upload_fails_with_clear_reason_and_one_event(
     integrator: ApiClient,
     stack: LocalStack,
-    shared_data: Path,
+    data_dir: Path,
     name: str,
     content_type: str,
     make: Any,
@@ -79,7 +79,7 @@ def test_bad_upload_fails_with_clear_reason_and_one_event(
     # GIVEN a session WHEN a bad file is uploaded through the presigned POST
     session = integrator.create_session()
     recording_id = integrator.upload(
-        session["session_id"], make(shared_data), filename=name, content_type=content_type
+        session["session_id"], make(data_dir), filename=name, content_type=content_type
     )
     # THEN the recording ends FAILED at ingest, with a human-readable reason
     final = integrator.wait(recording_id, {"FAILED", "PROCESSING"}, timeout=60)

@@ -11,11 +11,11 @@ from .support import CLIPS, Receiver, cut_clip
 
 
 @pytest.fixture(scope="session")
-def clips(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+def clips(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """3-4 s WAV pieces of the shared recordings, one per entry of ``CLIPS``, in a temp dir."""
     folder = tmp_path_factory.mktemp("clips")
     return [
-        cut_clip(shared_data / name, start, end, folder / f"clip{i}-{Path(name).stem}.wav")
+        cut_clip(data_dir / name, start, end, folder / f"clip{i}-{Path(name).stem}.wav")
         for i, (name, start, end) in enumerate(CLIPS)
     ]
 

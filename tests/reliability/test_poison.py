@@ -56,7 +56,7 @@ def _wav_header(data_bytes: int, *, rate: int = 16_000) -> bytes:
     )
 
 
-def corpus(clip: Path, shared_data: Path, folder: Path) -> list[Poison]:
+def corpus(clip: Path, data_dir: Path, folder: Path) -> list[Poison]:
     """The bad uploads, built from a real clip, a real FLAC and seeded random bytes."""
     wav = clip.read_bytes()
     pcm = wav[44:]  # write_wav's header is the canonical 44 bytes
@@ -73,7 +73,7 @@ def corpus(clip: Path, shared_data: Path, folder: Path) -> list[Poison]:
                "'text/plain' is not an accepted audio or video type", form_content_type="text/plain"),
         Poison("zero bytes", b"", "empty.wav", "audio/wav", "FAILED", "empty (0 bytes)"),
         Poison("header only", wav[:44], "header.wav", "audio/wav", "FAILED", "no audio (duration 0 s)"),
-        Poison("truncated flac", (shared_data / "jfk.flac").read_bytes()[:4000], "cut.flac", "audio/flac",
+        Poison("truncated flac", (data_dir / "jfk.flac").read_bytes()[:4000], "cut.flac", "audio/flac",
                "FAILED", "not decodable audio"),
         Poison("truncated wav", wav[: len(wav) // 3], "cut.wav", "audio/wav", "COMPLETED"),
         Poison("header claims 5 h", _wav_header(five_hours) + pcm, "liar.wav", "audio/wav", "COMPLETED"),
@@ -138,11 +138,11 @@ def test_a_type_that_is_not_audio_is_refused_at_the_grant(stack: LocalStack) -> 
 
 
 def test_every_poison_upload_ends_in_a_defined_state_with_one_webhook(
-    stack: LocalStack, clips: list[Path], shared_data: Path, receiver: Receiver, tmp_path: Path
+    stack: LocalStack, clips: list[Path], data_dir: Path, receiver: Receiver, tmp_path: Path
 ) -> None:
     # GIVEN the corpus, one session each, all uploaded at once
     api = integrator_for(stack, "poison")
-    cases = corpus(clips[0], shared_data, tmp_path)
+    cases = corpus(clips[0], data_dir, tmp_path)
     uploaded: dict[str, tuple[str, str]] = {}  # name -> (session id, recording id)
     for poison in cases:
         sid = api.create_session(webhook_url=receiver.url)["session_id"]

@@ -39,10 +39,10 @@ def session_for(transcript: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("name", ["advisor-review", "saas-onboarding", "telehealth-followup"])
 def test_the_report_holds_decisions_action_items_speakers_and_the_signature_block(
-    shared_data: Path, name: str
+    data_dir: Path, name: str
 ) -> None:
     # GIVEN a realistic summary of a reference meeting
-    transcript = json.loads((shared_data / "transcripts" / f"{name}.json").read_text())
+    transcript = json.loads((data_dir / "transcripts" / f"{name}.json").read_text())
     summary = summary_from_transcript(transcript)
 
     # WHEN rendered

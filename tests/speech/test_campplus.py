@@ -20,8 +20,8 @@ def model() -> CAMPPlusEmbedding:
 
 
 @pytest.fixture(scope="module")
-def sample(shared_data: Path) -> torch.Tensor:
-    return torch.from_numpy(decode(shared_data / "sample.wav"))
+def sample(data_dir: Path) -> torch.Tensor:
+    return torch.from_numpy(decode(data_dir / "sample.wav"))
 
 
 def test_shapes_and_determinism(model: CAMPPlusEmbedding, sample: torch.Tensor) -> None:
@@ -60,16 +60,16 @@ def test_masks_select_frames(model: CAMPPlusEmbedding, sample: torch.Tensor) -> 
     assert torch.allclose(speakers[0, 1], first_half[0], atol=1e-4)
 
 
-def test_same_speaker_closer_than_different_speakers(model: CAMPPlusEmbedding, shared_data: Path) -> None:
+def test_same_speaker_closer_than_different_speakers(model: CAMPPlusEmbedding, data_dir: Path) -> None:
     # GIVEN every reference turn of at least 1.5 s in the three two-speaker recordings
     references = {
-        **diarize.read_rttm(shared_data / "sample.rttm"),
-        **diarize.read_rttm(shared_data / "dev.rttm"),
+        **diarize.read_rttm(data_dir / "sample.rttm"),
+        **diarize.read_rttm(data_dir / "dev.rttm"),
     }
     same: list[float] = []
     different: list[float] = []
     for uri, turns in references.items():
-        audio = torch.from_numpy(decode(shared_data / f"{uri}.wav"))
+        audio = torch.from_numpy(decode(data_dir / f"{uri}.wav"))
         long_turns = [t for t in turns if t.end - t.start >= 1.5]
         with torch.inference_mode():
             embeddings = torch.nn.functional.normalize(

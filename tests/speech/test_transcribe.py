@@ -1,4 +1,4 @@
-"""Transcription stage: real whisper models on the reference recordings in ../shared/data."""
+"""Transcription stage: real whisper models on the reference recordings in tests/data."""
 
 from __future__ import annotations
 
@@ -151,8 +151,8 @@ def test_undecodable_file_is_an_audio_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_jfk_is_transcribed_word_exact(shared_data: Path) -> None:
-    transcript = transcribe(shared_data / "jfk.flac")
+def test_jfk_is_transcribed_word_exact(data_dir: Path) -> None:
+    transcript = transcribe(data_dir / "jfk.flac")
 
     assert normalize_words(transcript.text) == normalize_words(JFK)
     assert channel_text(transcript, 0) == normalize_words(JFK)
@@ -165,8 +165,8 @@ def test_jfk_is_transcribed_word_exact(shared_data: Path) -> None:
 
 
 @pytest.mark.slow
-def test_each_channel_of_a_per_channel_recording_is_transcribed_word_exact(shared_data: Path) -> None:
-    transcript = transcribe(shared_data / "stereo_diarization.wav", split_channels=True)
+def test_each_channel_of_a_per_channel_recording_is_transcribed_word_exact(data_dir: Path) -> None:
+    transcript = transcribe(data_dir / "stereo_diarization.wav", split_channels=True)
 
     assert transcript.channels == 2
     assert channel_text(transcript, 0) == normalize_words(LEFT)
@@ -199,22 +199,22 @@ def test_silence_gives_an_empty_transcript(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_language_hint_skips_detection_and_unknown_codes_are_refused(shared_data: Path) -> None:
-    transcript = transcribe(shared_data / "jfk.flac", language="EN", model="tiny.en")
+def test_language_hint_skips_detection_and_unknown_codes_are_refused(data_dir: Path) -> None:
+    transcript = transcribe(data_dir / "jfk.flac", language="EN", model="tiny.en")
 
     assert transcript.language == "en" and transcript.language_probability == 1.0
     assert transcript.model == "tiny.en"
     assert normalize_words(transcript.text) == normalize_words(JFK)
     with pytest.raises(PermanentStageError):
-        transcribe(shared_data / "jfk.flac", language="xx")
+        transcribe(data_dir / "jfk.flac", language="xx")
 
 
 @pytest.mark.slow
 def test_long_audio_in_windows_loses_and_repeats_nothing(
-    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN three copies of jfk.flac 3 s apart and windows (15 s) shorter than the recording
-    jfk = decode(shared_data / "jfk.flac")
+    jfk = decode(data_dir / "jfk.flac")
     gap = np.zeros((1, 3 * SAMPLE_RATE), dtype=np.float32)
     path = write_wav(tmp_path / "long.wav", np.concatenate([jfk, gap, jfk, gap, jfk], axis=1))
     monkeypatch.setattr(transcribe_module, "WINDOW_SECONDS", 15.0)
@@ -235,19 +235,19 @@ def test_long_audio_in_windows_loses_and_repeats_nothing(
 
 @pytest.mark.slow
 def test_speech_without_pauses_is_cut_inside_short_pauses(
-    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a 30 s conversation with no 2 s pause and 10 s windows
     monkeypatch.setattr(transcribe_module, "WINDOW_SECONDS", 10.0)
     reference = [
         word
-        for line in (shared_data / "sample.stm").read_text(encoding="utf-8").splitlines()
+        for line in (data_dir / "sample.stm").read_text(encoding="utf-8").splitlines()
         for word in normalize_words(" ".join(line.split()[5:]))
     ]
 
     windows = _count_windows(monkeypatch)
 
-    windowed = transcribe(shared_data / "sample.wav", language="en")
+    windowed = transcribe(data_dir / "sample.wav", language="en")
 
     assert len(windows) >= 3
     assert not [(w, t) for w in windowed.words for t in windows[1:] if w.start < t < w.end]

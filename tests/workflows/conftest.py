@@ -26,9 +26,9 @@ def participants_of(transcript: Transcript) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def transcripts(shared_data: Path) -> list[Transcript]:
+def transcripts(data_dir: Path) -> list[Transcript]:
     """Every reference transcript (with its ``reference`` answers)."""
-    files = sorted((shared_data / "transcripts").glob("*.json"))
+    files = sorted((data_dir / "transcripts").glob("*.json"))
     assert files, "no reference transcripts found"
     return [json.loads(f.read_text("utf-8")) for f in files]
 
