@@ -9,7 +9,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # A path that climbs out of the repository: "../x", "parents[2]" from a file one folder deep, or the
 # sibling folder that holds the original reference data.
-_ESCAPES = re.compile(r"\.\./|\.parent\s*/\s*\"shared\"|\"shared\"\s*/\s*\"data\"|parents\[[2-9]\]\s*/\s*\"shared\"")
+_ESCAPES = re.compile(
+    r"\.\./|\.parent\s*/\s*\"shared\"|\"shared\"\s*/\s*\"data\"|parents\[[2-9]\]\s*/\s*\"shared\""
+)
 
 
 def _sources() -> list[Path]:
