@@ -162,7 +162,6 @@ def test_join_tokens_cannot_use_api_key_routes(alice: Caller) -> None:
             "/v1/sessions", json={"host": {"name": "a"}, "client": {"name": "b"}}, headers=headers
         ),
         alice.http.get("/v1/sessions", headers=headers),
-        alice.http.post(f"/v1/sessions/{sid}/end", headers=headers),
         alice.http.delete(f"/v1/sessions/{sid}", headers=headers),
     ]
     # THEN each is 401: a join token is not an API key, even for its own session
@@ -170,3 +169,25 @@ def test_join_tokens_cannot_use_api_key_routes(alice: Caller) -> None:
         assert response.status_code == 401, (response.request.url, response.text)
         assert response.json() == UNAUTHORIZED
     assert alice.get(sid).json()["status"] == "scheduled"
+
+
+def test_the_hosts_join_token_ends_its_own_session_and_only_the_host_may(alice: Caller) -> None:
+    # GIVEN a session and both participants' join tokens (the widget's End session button uses the host's)
+    created = alice.create_ok()
+    sid = created["session_id"]
+    host, guest = (bearer(token_of(created["widget_urls"][role])) for role in ("host", "client"))
+    other = alice.create_ok()["session_id"]
+    # WHEN the client's token tries, or the host's token on another session
+    refused_client = alice.http.post(f"/v1/sessions/{sid}/end", headers=guest)
+    refused_other = alice.http.post(f"/v1/sessions/{other}/end", headers=host)
+    # THEN 403 and 404, and nothing ended
+    assert refused_client.status_code == 403, refused_client.text
+    assert refused_other.status_code == 404, refused_other.text
+    assert alice.get(sid).json()["status"] == "scheduled"
+    assert alice.get(other).json()["status"] == "scheduled"
+    # WHEN the host's token ends its own session
+    ended = alice.http.post(f"/v1/sessions/{sid}/end", headers=host)
+    # THEN it is ended, like an API key would end it
+    assert ended.status_code == 200, ended.text
+    assert ended.json()["status"] == "ended"
+    assert alice.get(sid).json()["status"] == "ended"

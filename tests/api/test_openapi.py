@@ -41,7 +41,7 @@ def test_session_routes_document_auth_and_error_shapes() -> None:
         ("/v1/sessions", "post"): {"201", "400", "401", "409", "422"},
         ("/v1/sessions", "get"): {"200", "401", "422"},
         ("/v1/sessions/{session_id}", "get"): {"200", "401", "404", "422"},
-        ("/v1/sessions/{session_id}/end", "post"): {"200", "401", "404", "422"},
+        ("/v1/sessions/{session_id}/end", "post"): {"200", "401", "403", "404", "422"},
         ("/v1/sessions/{session_id}", "delete"): {"200", "401", "404", "422"},
     }
     for (path, method), codes in expected.items():

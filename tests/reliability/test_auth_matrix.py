@@ -62,7 +62,7 @@ ROUTES = [
     Route("GET", "/v1/sessions", own_scope=True),
     Route("POST", "/v1/sessions", own_scope=True, body={"host": {"name": "A"}, "client": {"name": "B"}}),
     Route("GET", "/v1/sessions/{session_id}", tokens=True),
-    Route("POST", "/v1/sessions/{session_id}/end"),
+    Route("POST", "/v1/sessions/{session_id}/end", tokens=True, host_only=True),
     Route("DELETE", "/v1/sessions/{session_id}"),
     Route(
         "POST",

@@ -126,12 +126,18 @@ def get_session(session_id: SessionId, principal: PrincipalDep, table: TableDep)
     return to_response(table, create_session_service(table).get_session(session_id, principal.tenant_id))
 
 
-@router.post("/{session_id}/end", response_model=SessionResponse, responses=error_responses(401, 404, 422))
+@router.post(
+    "/{session_id}/end", response_model=SessionResponse, responses=error_responses(401, 403, 404, 422)
+)
 def end_session(
-    session_id: SessionId, tenant: TenantDep, table: TableDep, settings: SettingsDep
+    session_id: SessionId, principal: PrincipalDep, table: TableDep, settings: SettingsDep
 ) -> SessionResponse:
-    """End a session; a recording already uploaded and waiting starts processing."""
-    session = create_session_service(table).end_session(session_id, tenant.tenant_id, actor=tenant.actor)
+    """End a session (an API key of its tenant, or the host's join token: the widget's End session);
+    a recording already uploaded and waiting starts processing."""
+    principal.require_session(session_id, role="host")
+    session = create_session_service(table).end_session(
+        session_id, principal.tenant_id, actor=principal.actor
+    )
     create_pipeline_service(table, settings).session_ended(session)
     return to_response(table, session)
 
