@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentflow.speech.attribution import Utterance, attribute, speaker_of
+from agentflow.speech.attribution import Utterance, attribute, clip_to_speech, speaker_of, speech_regions
 
 
 def word(start: float, end: float, text: str, channel: int = 0) -> dict[str, Any]:
@@ -44,7 +44,7 @@ def test_utterances_group_consecutive_words_and_name_speakers_in_order() -> None
         word(6.1, 6.4, "fine."),  # out of order on purpose
         word(0.1, 0.4, "Hello"),
         word(0.5, 0.9, "there."),
-        word(2.05, 2.2, "Um,"),  # gap: nearest is the first speaker
+        word(1.3, 1.9, "Um,"),
         word(2.6, 3.0, "Hi,"),
         word(3.1, 3.6, "how"),
         word(4.6, 5.0, "Good,"),
@@ -52,14 +52,54 @@ def test_utterances_group_consecutive_words_and_name_speakers_in_order() -> None
         word(5.9, 6.05, "you?"),  # spans the change, mostly before it
     ]
     utterances = attribute(words, TURNS)
+    # Each utterance spans its speaker's turn around its words (the speech), not just the words.
     assert [u.to_dict() for u in utterances] == [
-        {"id": "u1", "speaker": "Speaker 1", "start": 0.1, "end": 2.2, "text": "Hello there. Um,"},
-        {"id": "u2", "speaker": "Speaker 2", "start": 2.6, "end": 3.6, "text": "Hi, how"},
-        {"id": "u3", "speaker": "Speaker 1", "start": 4.6, "end": 6.05, "text": "Good, and you?"},
-        {"id": "u4", "speaker": "Speaker 2", "start": 6.1, "end": 6.4, "text": "fine."},
+        {"id": "u1", "speaker": "Speaker 1", "start": 0.0, "end": 2.0, "text": "Hello there. Um,"},
+        {"id": "u2", "speaker": "Speaker 2", "start": 2.5, "end": 4.5, "text": "Hi, how"},
+        {"id": "u3", "speaker": "Speaker 1", "start": 4.0, "end": 6.05, "text": "Good, and you?"},
+        {"id": "u4", "speaker": "Speaker 2", "start": 6.0, "end": 8.0, "text": "fine."},
     ]
     # Speaker numbers follow first appearance, not the raw label's number.
     assert utterances[0].speaker == "Speaker 1"
+
+
+def test_no_word_spans_silence() -> None:
+    # GIVEN whisper stretched the first word after a pause back over 9 s of silence
+    turns = [turn(0.0, 1.0, "A"), turn(10.0, 11.0, "A")]
+    words = [word(0.2, 0.8, "Right."), word(1.0, 10.4, "So"), word(10.5, 10.9, "anyway")]
+    # WHEN attributed
+    utterances = attribute(words, turns)
+    # THEN the word is cut to the speech that holds most of it, and the 9 s pause ends the utterance
+    assert [(u.start, u.end, u.text) for u in utterances] == [(0.0, 1.0, "Right."), (10.0, 11.0, "So anyway")]
+    assert clip_to_speech(1.0, 10.4, speech_regions(turns)) == (10.0, 10.4)
+    # a word where the diarization heard nobody is kept as it is (speech it missed)
+    assert clip_to_speech(5.0, 5.5, speech_regions(turns)) == (5.0, 5.5)
+
+
+def test_an_utterance_ends_at_a_long_pause_of_its_speaker_only() -> None:
+    # GIVEN one speaker with a 0.8 s pause and then a 1.5 s pause between turns
+    turns = [turn(0.0, 1.0, "A"), turn(1.8, 3.0, "A"), turn(4.5, 5.0, "A")]
+    words = [word(0.1, 0.9, "one"), word(1.9, 2.9, "two"), word(4.6, 4.9, "three")]
+    # THEN the short pause stays inside the utterance, the long one ends it
+    assert [u.text for u in attribute(words, turns)] == ["one two", "three"]
+    assert [u.text for u in attribute(words, turns, pause=2.0)] == ["one two three"]
+    # a gap in the words where the diarization says the speaker goes on talking is no pause
+    long_turn = [turn(0.0, 5.0, "A")]
+    assert [u.text for u in attribute(words, long_turn)] == ["one two three"]
+    # without turns, pauses between words decide
+    assert [u.text for u in attribute(words, [])] == ["one two", "three"]
+
+
+def test_exclusive_turns_decide_who_and_overlapping_turns_where() -> None:
+    # GIVEN B talks over the end of A's turn; the exclusive view hands 2.0-2.5 to B
+    speech = [turn(0.0, 2.5, "A"), turn(2.0, 4.0, "B")]
+    exclusive = [turn(0.0, 2.0, "A"), turn(2.0, 4.0, "B")]
+    words = [word(0.2, 1.0, "yes"), word(1.05, 2.2, "right"), word(2.3, 3.5, "okay")]
+    utterances = attribute(words, exclusive, speech=speech)
+    assert [(u.speaker, u.start, u.end, u.text) for u in utterances] == [
+        ("Speaker 1", 0.0, 2.5, "yes right"),
+        ("Speaker 2", 2.0, 4.0, "okay"),
+    ]
 
 
 def test_names_replace_labels_and_unknown_labels_stay_numbered() -> None:
@@ -69,7 +109,8 @@ def test_names_replace_labels_and_unknown_labels_stay_numbered() -> None:
     named = attribute(words, turns, names={"SPEAKER_01": "Ada (host)", "SPEAKER_00": "Bo (client)"})
     assert [(u.speaker, u.text) for u in named] == [
         ("Ada (host)", "Hello"),
-        ("Bo (client)", "Hi Bye"),
+        ("Bo (client)", "Hi"),  # Bo is silent 4.5-6.0 s: a pause longer than a second
+        ("Bo (client)", "Bye"),
         ("Speaker 1", "Who?"),
     ]
 
@@ -77,7 +118,7 @@ def test_names_replace_labels_and_unknown_labels_stay_numbered() -> None:
 def test_words_without_leading_space_and_empty_inputs() -> None:
     words = [{"start": 0.0, "end": 0.3, "word": "one"}, {"start": 0.4, "end": 0.6, "word": "two"}]
     assert attribute(words, [turn(0.0, 1.0, "A")]) == [
-        Utterance(id="u1", speaker="Speaker 1", start=0.0, end=0.6, text="one two")
+        Utterance(id="u1", speaker="Speaker 1", start=0.0, end=1.0, text="one two")
     ]
     assert attribute([], TURNS) == []
     # no turns at all: every word to one unnamed speaker

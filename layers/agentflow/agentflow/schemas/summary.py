@@ -59,11 +59,22 @@ class OpenQuestion(_Strict):
     sources: list[str] = Field(default_factory=list)
 
 
+NamingMethod = Literal["channel", "conversation", "unknown"]
+
+
 class SpeakerStats(_Strict):
-    """A participant and how much they spoke."""
+    """A participant and how much they spoke, and how the speaker got that name."""
 
     name: str
     role: str | None = None
+    naming: NamingMethod | None = Field(
+        default=None,
+        description="channel: their own audio channel; conversation: what was said (introductions, "
+        "being addressed by name); unknown: not linked to a participant (the name is 'Speaker N')",
+    )
+    naming_confidence: float | None = Field(
+        default=None, ge=0, le=1, description="confidence of a conversation naming"
+    )
     talk_time_seconds: float = Field(..., ge=0)
     share: float = Field(..., ge=0, le=1, description="fraction of all talk time")
     turns: int = Field(..., ge=0)

@@ -48,16 +48,21 @@ def speaker_turns(
         for channel, name in enumerate((host, guest)):
             words = [w for w in transcript["words"] if int(w.get("channel", 0)) == channel]
             turn = [{"start": 0.0, "end": whole, "speaker": name}]
-            utterances += [u.to_dict() for u in attribute(words, turn, names={name: name})]
+            # Clipped to, and spanning, this channel's own speech (its per-channel turns).
+            own = [t for t in diarization.get("turns", []) if t["speaker"] == name]
+            utterances += [u.to_dict() for u in attribute(words, turn, names={name: name}, speech=own)]
         utterances.sort(key=lambda u: (u["start"], u["end"]))
         for number, utterance in enumerate(utterances, start=1):
             utterance["id"] = f"u{number}"
         participants = [{"name": host, "role": "host"}, {"name": guest, "role": "client"}]
         return utterances, participants
+    from agentflow.speech.naming import name_utterances
+
+    # Who: the exclusive (one speaker at a time) view; where: the overlapping one.
     turns = diarization.get("exclusive") or diarization.get("turns") or []
-    utterances = [u.to_dict() for u in attribute(transcript["words"], turns)]
-    speakers = list(dict.fromkeys(u["speaker"] for u in utterances))
-    return utterances, [{"name": name, "role": None} for name in speakers]
+    speech = diarization.get("turns") or turns
+    utterances = [u.to_dict() for u in attribute(transcript["words"], turns, speech=speech)]
+    return name_utterances(utterances, host=session["host"]["name"], client=session["client"]["name"])
 
 
 def _workflow_spec(table: Any, session: dict[str, Any]) -> dict[str, Any] | None:

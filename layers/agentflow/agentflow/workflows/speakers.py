@@ -12,6 +12,7 @@ def speaker_stats(utterances: Sequence[Utterance], participants: Sequence[Partic
     """Talk time (seconds), share and turns per participant, then any other speaker label, in order."""
     order = [p.name for p in participants]
     roles = {p.name: p.role for p in participants}
+    known = {p.name: p for p in participants}
     talk: dict[str, float] = dict.fromkeys(order, 0.0)
     turns: dict[str, int] = dict.fromkeys(order, 0)
     for u in utterances:
@@ -25,6 +26,8 @@ def speaker_stats(utterances: Sequence[Utterance], participants: Sequence[Partic
         SpeakerStats(
             name=name,
             role=roles.get(name),
+            naming=known[name].naming if name in known else None,
+            naming_confidence=known[name].naming_confidence if name in known else None,
             talk_time_seconds=round(talk[name], 3),
             share=round(talk[name] / total, 4) if total else 0.0,
             turns=turns[name],

@@ -7,7 +7,15 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentflow.errors import AgentFlowError
-from agentflow.schemas.summary import ActionItem, Decision, KeyPoint, OpenQuestion, SpeakerStats, Utterance
+from agentflow.schemas.summary import (
+    ActionItem,
+    Decision,
+    KeyPoint,
+    NamingMethod,
+    OpenQuestion,
+    SpeakerStats,
+    Utterance,
+)
 
 
 class ProviderError(AgentFlowError):
@@ -23,6 +31,8 @@ class Participant(BaseModel):
 
     name: str = Field(..., min_length=1, max_length=200)
     role: str | None = None
+    naming: NamingMethod | None = None  # how the speaker label became this name (SpeakerStats.naming)
+    naming_confidence: float | None = None
 
 
 class Extraction(BaseModel):
