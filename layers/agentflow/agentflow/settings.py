@@ -69,6 +69,22 @@ class Settings(BaseSettings):
     # How long the previous secret keeps signing (beside the new one) after a rotation.
     webhook_secret_grace_seconds: int = 24 * 3600
 
+    # The call (docs/CALL.md). Pages connect to SIGNALING_URL (wss://…/{stage}); handlers push
+    # frames through the management endpoint (https://{api}.execute-api.{region}.amazonaws.com/{stage}).
+    signaling_url: str = ""
+    signaling_management_url: str = ""
+    # Seats and connection records outlive API Gateway's 2-hour connection limit by 10 minutes,
+    # so the table's TTL never frees a seat whose connection may still be open.
+    seat_ttl_seconds: int = Field(default=2 * 3600 + 600, ge=60)
+    # ICE servers (GET /v1/sessions/{id}/ice-servers). A pool of Kinesis Video Streams signaling
+    # channels (comma-separated ARNs; a session maps to one by hash) gives managed TURN; otherwise
+    # STUN/TURN URLs (comma-separated), with coturn REST credentials when a shared secret is set.
+    kvs_signaling_channel_arns: str = ""
+    stun_urls: str = ""
+    turn_urls: str = ""
+    turn_shared_secret: str = ""
+    turn_credential_ttl_seconds: int = Field(default=3600, ge=60, le=24 * 3600)
+
     @property
     def widget_url(self) -> str:
         """The widget's base URL: explicit, or served by the API itself."""

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 
 from agentflow import __version__
 from agentflow.api.routes import (
+    calls,
     recordings,
     sessions,
     signatures,
@@ -61,6 +62,7 @@ def create_app() -> FastAPI:
     )
     for module in (sessions, recordings, summaries, signatures, workflows, webhook_deliveries, widget):
         app.include_router(module.router)
+    app.include_router(calls.router)  # the call's ICE servers (docs/CALL.md)
 
     @app.exception_handler(AgentFlowError)
     async def domain_error(request: Request, exc: AgentFlowError) -> JSONResponse:

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from agentflow.aws import clients
+from agentflow.local.gateway import GatewayLimits, WebSocketGateway, new_api_id, websocket_apis
 from agentflow.local.provision import Stack, provision
 from agentflow.local.runner import STACK_ENV, Handler, Poller, RunnerOptions, stack_to_json, start_pollers
 from agentflow.local.template import Template, load_template
@@ -50,6 +51,7 @@ class LocalStack:
         handlers: replace a function's handler (tests inject failures this way).
         options: local event-source knobs (retry wait, duplicate delivery).
         environment: extra variables for the functions (e.g. ``MAX_UPLOAD_BYTES``).
+        gateway_limits: the local WebSocket API's limits (tests shorten its timeouts).
     """
 
     api: bool = True
@@ -58,10 +60,13 @@ class LocalStack:
     handlers: dict[str, Handler] = field(default_factory=dict)
     options: RunnerOptions = field(default_factory=RunnerOptions)
     environment: dict[str, str] = field(default_factory=dict)
+    gateway_limits: GatewayLimits = field(default_factory=GatewayLimits)
     region: str = "us-east-1"
 
     endpoint_url: str = ""
     api_url: str = ""
+    signaling_url: str = ""
+    gateway: WebSocketGateway | None = None
     stack: Stack | None = None
     template: Template | None = None
     running_pollers: list[Poller] = field(default_factory=list)
@@ -100,9 +105,32 @@ class LocalStack:
             region=self.region,
             parameters={"Stage": "local", "PublicApiUrl": self.api_url},
         )
+        # WebSocket APIs: the template's environment names them (SIGNALING_URL), so their ids
+        # are known before it is resolved; the local gateway serves them beside the API.
+        ws_specs = websocket_apis(self.template)
+        for spec in ws_specs:
+            self.stack.refs[spec.logical_id] = new_api_id()
+        gateway_env: dict[str, str] = {}
+        if self.api and ws_specs:
+            spec = ws_specs[0]
+            self.gateway = WebSocketGateway(
+                spec,
+                stage=str(self.stack.resolve(spec.stage)),
+                api_id=self.stack.refs[spec.logical_id],
+                port=free_port(),
+                limits=self.gateway_limits,
+                handlers=self.handlers,
+                record_events=True,
+            )
+            self.signaling_url = self.gateway.url
+            gateway_env = {
+                "SIGNALING_URL": self.gateway.url,
+                "SIGNALING_MANAGEMENT_URL": self.gateway.management_url,
+            }
         self._set_env(
             {
                 **self.stack.environment(self.template),
+                **gateway_env,
                 "LOCAL_MODE": "true",
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_NAMESPACE": "agentflow-local",
@@ -112,6 +140,8 @@ class LocalStack:
         get_settings.cache_clear()
         if self.api:
             self._start_api(api_port)
+            if self.gateway is not None:
+                self.gateway.start()
         if self.pollers:
             self.running_pollers = start_pollers(
                 self.template,
@@ -129,6 +159,8 @@ class LocalStack:
         self._stop.set()
         for poller in self.running_pollers:
             poller.join(timeout=10)
+        if self.gateway is not None:
+            self.gateway.stop()
         if self._server is not None:
             self._server.should_exit = True
             if self._server_thread is not None:

@@ -35,7 +35,17 @@ from agentflow.schemas.messages import WebhookJob
 from agentflow.services.tenants import new_webhook_secret
 
 EVENT_VERSION = "2026-11-01"
-EVENT_TYPES = ("recording.uploaded", "transcript.ready", "summary.ready", "summary.failed", "session.ended")
+EVENT_TYPES = (
+    "recording.uploaded",
+    "transcript.ready",
+    "summary.ready",
+    "summary.failed",
+    "session.ended",
+    # The call (agentflow.signaling): both participants in for the first time; each join and leave.
+    "session.started",
+    "participant.joined",
+    "participant.left",
+)
 
 PENDING, DELIVERING, DELIVERED, FAILED = "PENDING", "DELIVERING", "DELIVERED", "FAILED"
 FINAL_STATUSES = (DELIVERED, FAILED)

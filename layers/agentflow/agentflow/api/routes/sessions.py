@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from agentflow.api.deps import PrincipalDep, SettingsDep, TableDep, TenantDep
@@ -24,9 +26,11 @@ from agentflow.services.pipeline import create_pipeline_service
 from agentflow.services.recordings import session_recordings
 from agentflow.services.sessions import SESSION_PREFIX, create_session_service
 from agentflow.services.workflows import create_workflow_service
-from agentflow.settings import Settings
+from agentflow.settings import Settings, get_settings
+from agentflow.signaling.service import announce_session_ended
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+logger = Logger(service="agentflow-api")
 
 # Ids are ``ses_`` + 26 ULID characters (agentflow.ids); anything else is rejected before it
 # reaches DynamoDB (whose key size limit would otherwise turn a long id into a 500).
@@ -50,7 +54,8 @@ def to_response(table: Any, session: dict[str, Any]) -> SessionResponse:
         for r in session_recordings(table, session["session_id"])
     ]
     fields = {k: v for k, v in session.items() if k in SessionResponse.model_fields}
-    return SessionResponse.model_validate({**fields, "recordings": recs})
+    signaling_url = get_settings().signaling_url or None
+    return SessionResponse.model_validate({**fields, "recordings": recs, "signaling_url": signaling_url})
 
 
 @router.post(
@@ -139,6 +144,17 @@ def end_session(
         session_id, principal.tenant_id, actor=principal.actor
     )
     create_pipeline_service(table, settings).session_ended(session)
+    try:
+        announce_session_ended(
+            table,
+            management_url=settings.signaling_management_url,
+            tenant_id=session["tenant_id"],
+            session_id=session_id,
+        )
+    except (BotoCoreError, ClientError):
+        # The session is ended either way; a page that missed the push learns it on its next
+        # GET (status ended) or join (session-ended). Logged, not raised: ending is what was asked.
+        logger.exception("could not push session-ended", session_id=session_id)
     return to_response(table, session)
 
 
