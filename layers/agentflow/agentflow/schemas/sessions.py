@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 SessionStatus = Literal["scheduled", "ended", "DELETED"]
+
+# faster-whisper keeps at most 223 tokens of hotwords (half its context); 600 characters of terms
+# plus two names stay under that for English text (about 4 characters a token).
+VOCABULARY_TERMS: Final = 50
+VOCABULARY_TERM_CHARS: Final = 64
+VOCABULARY_CHARS: Final = 600
+VocabularyTerm = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=VOCABULARY_TERM_CHARS, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
 
 
 class ParticipantSchema(BaseModel):
@@ -34,11 +46,23 @@ class CreateSessionRequest(BaseModel):
     min_speakers: int | None = Field(default=None, ge=1, le=20)
     max_speakers: int | None = Field(default=None, ge=1, le=20)
     workflow_id: str | None = Field(default=None, min_length=1, max_length=64)
+    vocabulary: list[VocabularyTerm] | None = Field(
+        default=None,
+        max_length=VOCABULARY_TERMS,
+        description="names, products and jargon the recording is likely to contain; given to the "
+        "speech recogniser as hotwords, after the participants' names (which are always included)",
+    )
 
     @model_validator(mode="after")
     def _speaker_bounds(self) -> CreateSessionRequest:
         if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
             raise ValueError("min_speakers must not exceed max_speakers")
+        return self
+
+    @model_validator(mode="after")
+    def _vocabulary_size(self) -> CreateSessionRequest:
+        if self.vocabulary and sum(len(term) + 1 for term in self.vocabulary) > VOCABULARY_CHARS:
+            raise ValueError(f"vocabulary must total at most {VOCABULARY_CHARS} characters")
         return self
 
 
@@ -68,13 +92,11 @@ class SessionResponse(BaseModel):
     webhook_url: str | None = None
     language: str | None = None
     workflow_id: str | None = None
+    vocabulary: list[str] | None = None
     created_at: datetime
     updated_at: datetime
     ended_at: datetime | None = None
     recordings: list[RecordingSummary] = Field(default_factory=list)
-    signaling_url: str | None = Field(
-        default=None, description="The call's WebSocket URL (docs/CALL.md): connect with ?token=<join token>."
-    )
 
 
 class CreateSessionResponse(SessionResponse):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -292,6 +292,7 @@ class _Decoder:
 
     model: Any
     language: str | None
+    hotwords: str | None = None
     language_probability: float = 0.0
     segments: list[tuple[float, int, float, str]] = field(default_factory=list)  # start, channel, end, text
     words: list[Word] = field(default_factory=list)
@@ -303,7 +304,7 @@ class _Decoder:
         self.windows += 1
         speech = np.concatenate([window.audio[c["start"] : c["end"]] for c in window.speech])
         segments, info = self.model.transcribe(
-            speech, language=self.language, vad_filter=False, **DECODE_OPTIONS
+            speech, language=self.language, vad_filter=False, hotwords=self.hotwords, **DECODE_OPTIONS
         )
         if self.language is None:
             self.language, self.language_probability = info.language, float(info.language_probability)
@@ -332,8 +333,23 @@ class _Decoder:
             self.segments.append((place(segment.start), channel, place(segment.end), text))
 
 
+def hotwords_of(terms: Iterable[str]) -> str | None:
+    """The hotwords prompt for faster-whisper: the terms once each, in order, space-separated.
+
+    faster-whisper puts them in the previous-text slot of every window's prompt and keeps at most
+    223 tokens of them (half its 448-token context), dropping the tail: put names first.
+    """
+    unique = list(dict.fromkeys(" ".join(term.split()) for term in terms if term.strip()))
+    return " ".join(unique) or None
+
+
 def transcribe(
-    path: Path, *, language: str | None = None, split_channels: bool = False, model: str | None = None
+    path: Path,
+    *,
+    language: str | None = None,
+    split_channels: bool = False,
+    model: str | None = None,
+    hotwords: str | None = None,
 ) -> Transcript:
     """Transcribe a recording with word timestamps.
 
@@ -343,6 +359,8 @@ def transcribe(
         split_channels: Transcribe each channel on its own (one participant per channel) and keep
             the channel on every word; otherwise the channels are mixed to mono (channel 0).
         model: A whisper size name or directory; default the ``WHISPER_MODEL`` setting.
+        hotwords: Names and terms the recording is likely to contain (:func:`hotwords_of`), given
+            to whisper as context so that it spells them as given.
 
     Returns:
         The transcript; empty (no segments, no words) when the recording holds no speech.
@@ -355,7 +373,7 @@ def transcribe(
     began = time.perf_counter()
     whisper_model = whisper.get_model(model)
     whisper.vad_path()
-    decoder = _Decoder(whisper_model, language=_language_hint(language, whisper_model))
+    decoder = _Decoder(whisper_model, language=_language_hint(language, whisper_model), hotwords=hotwords)
     if decoder.language is not None:
         decoder.language_probability = 1.0
     elif not whisper_model.model.is_multilingual:
