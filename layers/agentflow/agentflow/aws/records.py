@@ -1,4 +1,4 @@
-"""The table's conventions in one place: keys, audit fields and soft delete.
+"""The table's conventions in one place: audit fields and soft delete (keys: ``agentflow.aws.keys``).
 
 Services build on these few functions; nothing else in the code base writes raw keys or calls
 ``delete_item`` (records are never hard-deleted).
@@ -11,14 +11,10 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from agentflow.aws.keys import tenant_pk as tenant_pk  # re-exported: callers predate keys.py
 from agentflow.ids import now_iso
 
 DELETED = "DELETED"
-
-
-def tenant_pk(tenant_id: str) -> str:
-    """The partition key of everything a tenant owns."""
-    return f"TENANT#{tenant_id}"
 
 
 def is_conditional_failure(exc: ClientError) -> bool:

@@ -17,13 +17,12 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
-from agentflow.aws import records
+from agentflow.aws import keys, records
 from agentflow.aws.clients import client
 from agentflow.errors import NotFoundError, ValidationError
 from agentflow.ids import new_id, now_iso, utcnow
 from agentflow.schemas.messages import Stage, StageJob
 
-RECORDING_PREFIX = "RECORDING#"
 ANALYSIS_STAGES = ("transcribe", "diarize")
 ALLOWED_VIDEO_TYPES = frozenset({"video/webm", "video/mp4", "video/quicktime"})
 _KEY_PATTERN = re.compile(r"^recordings/(ten_[0-9a-z]+)/(ses_[0-9a-z]+)/(rec_[0-9a-z]+)/(.+)$")
@@ -31,7 +30,7 @@ _KEY_PATTERN = re.compile(r"^recordings/(ten_[0-9a-z]+)/(ses_[0-9a-z]+)/(rec_[0-
 
 def recording_key(tenant_id: str, recording_id: str) -> tuple[str, str]:
     """The (pk, sk) of a recording."""
-    return records.tenant_pk(tenant_id), f"{RECORDING_PREFIX}{recording_id}"
+    return keys.tenant_pk(tenant_id), keys.recording(recording_id)
 
 
 def content_type_allowed(content_type: str) -> bool:
@@ -92,8 +91,8 @@ def create_upload(
             "pk": pk,
             "sk": sk,
             "entity": "recording",
-            "gsi1pk": f"SESSION#{session_id}",
-            "gsi1sk": f"{RECORDING_PREFIX}{recording_id}",
+            "gsi1pk": keys.session(session_id),
+            "gsi1sk": keys.recording(recording_id),
             "tenant_id": tenant_id,
             "session_id": session_id,
             "recording_id": recording_id,
@@ -129,8 +128,8 @@ def session_recordings(table: Any, session_id: str) -> list[dict[str, Any]]:
     """The live recordings of a session, oldest first."""
     items, _ = records.query_live(
         table,
-        f"SESSION#{session_id}",
-        sk_prefix=RECORDING_PREFIX,
+        keys.session(session_id),
+        sk_prefix=keys.RECORDING,
         index="gsi1",
         newest_first=False,
         limit=100,

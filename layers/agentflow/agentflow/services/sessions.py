@@ -12,19 +12,17 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
-from agentflow.aws import records
+from agentflow.aws import keys, records
 from agentflow.errors import ConflictError, NotFoundError
 from agentflow.ids import new_id, now_iso
 from agentflow.schemas.sessions import CreateSessionRequest
 
-SESSION_PREFIX = "SESSION#"
-IDEMPOTENCY_PREFIX = "IDEMPOTENCY#"
 _TRANSACTION_ATTEMPTS = 5
 
 
 def session_key(tenant_id: str, session_id: str) -> tuple[str, str]:
     """The (pk, sk) of a session."""
-    return records.tenant_pk(tenant_id), f"{SESSION_PREFIX}{session_id}"
+    return keys.tenant_pk(tenant_id), keys.session(session_id)
 
 
 @dataclass(frozen=True)
@@ -57,8 +55,8 @@ def create_session_service(table: Any, *, idempotency_ttl_seconds: int = 24 * 36
         """
         now = int(time.time())
         claim = {
-            "pk": records.tenant_pk(tenant_id),
-            "sk": f"{IDEMPOTENCY_PREFIX}{key}",
+            "pk": keys.tenant_pk(tenant_id),
+            "sk": keys.idempotency(key),
             "entity": "idempotency",
             "tenant_id": tenant_id,
             "body_hash": body_hash,
@@ -157,8 +155,8 @@ def create_session_service(table: Any, *, idempotency_ttl_seconds: int = 24 * 36
         """A page of live sessions, newest first, optionally of one status."""
         return records.query_live(
             table,
-            records.tenant_pk(tenant_id),
-            sk_prefix=SESSION_PREFIX,
+            keys.tenant_pk(tenant_id),
+            sk_prefix=keys.SESSION,
             limit=limit,
             cursor=cursor,
             filter_expression=Attr("status").eq(status) if status else None,

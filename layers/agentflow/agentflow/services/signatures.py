@@ -28,7 +28,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from agentflow.aws import records
+from agentflow.aws import keys, records
 from agentflow.crypto import jws, kms
 from agentflow.crypto.canonical import document_hash
 from agentflow.crypto.jwks import load_public_key, public_key_pem
@@ -36,8 +36,6 @@ from agentflow.crypto.manifest import ALGORITHM, SignatureBlock, build_manifest
 from agentflow.errors import ConflictError, NotFoundError, SigningError, ValidationError
 from agentflow.ids import new_id, now_iso
 
-PUBLIC_KEYS_PK = "PUBLICKEYS"
-PUBLIC_KEY_SK = "PUBLICKEY"
 ACTIVE = "ACTIVE"
 COMPROMISED = "COMPROMISED"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -76,10 +74,6 @@ def public_record(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _plain(item[name]) for name in RECORD_FIELDS if name in item}
 
 
-def _public_key_pk(kid: str) -> str:
-    return f"PUBLICKEY#{kid}"
-
-
 def list_public_keys(table: Any) -> list[dict[str, Any]]:
     """Every published, uncompromised public-key item, oldest first."""
     items: list[dict[str, Any]] = []
@@ -87,7 +81,7 @@ def list_public_keys(table: Any) -> list[dict[str, Any]]:
     for _ in range(_MAX_KEY_PAGES):
         kwargs: dict[str, Any] = {
             "IndexName": "gsi1",
-            "KeyConditionExpression": Key("gsi1pk").eq(PUBLIC_KEYS_PK),
+            "KeyConditionExpression": Key("gsi1pk").eq(keys.PUBLIC_KEYS_GSI1PK),
         }
         if start:
             kwargs["ExclusiveStartKey"] = start
@@ -110,7 +104,7 @@ def get_public_key(table: Any, kid: str) -> dict[str, Any]:
     Raises:
         NotFoundError: unknown, deleted, or compromised.
     """
-    item = records.get_live(table, _public_key_pk(kid), PUBLIC_KEY_SK)
+    item = records.get_live(table, keys.public_key_pk(kid), keys.PUBLIC_KEY_SK)
     if item is None or item.get("status") != ACTIVE:
         raise NotFoundError.of("Public key", kid)
     return item
@@ -119,7 +113,9 @@ def get_public_key(table: Any, kid: str) -> dict[str, Any]:
 def mark_compromised(table: Any, kid: str, *, actor: str) -> None:
     """Take a key out of the JWKS: signatures made with it no longer verify against the JWKS."""
     try:
-        records.update(table, _public_key_pk(kid), PUBLIC_KEY_SK, actor=actor, values={"status": COMPROMISED})
+        records.update(
+            table, keys.public_key_pk(kid), keys.PUBLIC_KEY_SK, actor=actor, values={"status": COMPROMISED}
+        )
     except ClientError as exc:
         if records.is_conditional_failure(exc):
             raise NotFoundError.of("Public key", kid) from exc
@@ -132,7 +128,7 @@ def get_signature(table: Any, tenant_id: str, signature_id: str) -> dict[str, An
     Raises:
         NotFoundError: absent, deleted, or another tenant's.
     """
-    item = records.get_live(table, records.tenant_pk(tenant_id), f"SIGNATURE#{signature_id}")
+    item = records.get_live(table, keys.tenant_pk(tenant_id), keys.signature(signature_id))
     if item is None:
         raise NotFoundError.of("Signature", signature_id)
     return public_record(item)
@@ -145,11 +141,11 @@ def publish_key(table: Any, key: kms.KmsKey, *, actor: str) -> bool:
         records.put_new(
             table,
             {
-                "pk": _public_key_pk(key.kid),
-                "sk": PUBLIC_KEY_SK,
+                "pk": keys.public_key_pk(key.kid),
+                "sk": keys.PUBLIC_KEY_SK,
                 "entity": "public_key",
-                "gsi1pk": PUBLIC_KEYS_PK,
-                "gsi1sk": f"{created_at}#{key.kid}",
+                "gsi1pk": keys.PUBLIC_KEYS_GSI1PK,
+                "gsi1sk": keys.public_key_gsi1sk(created_at, key.kid),
                 "kid": key.kid,
                 "kms_key_id": key.key_id,
                 "kms_key_arn": key.arn,
@@ -215,7 +211,7 @@ def create_signing_service(
     def key_for(kid: str) -> kms.KmsKey:
         if kid in known:
             return known[kid]
-        item = records.get_live(table, _public_key_pk(kid), PUBLIC_KEY_SK)
+        item = records.get_live(table, keys.public_key_pk(kid), keys.PUBLIC_KEY_SK)
         if item is None:
             raise SigningError(f"Signing key {kid} is unknown: prepare() names the key to sign with")
         key = kms.resolve_signing_key(kms_client, str(item["kms_key_id"]), **retry_options)
@@ -289,7 +285,9 @@ def create_signing_service(
         key = key_for(block.key_id)
         # Checked now, not at prepare(): the key may have been disabled while the PDF rendered.
         kms.describe_signing_key(kms_client, key.key_id, **retry_options)
-        published_item = table.get_item(Key={"pk": _public_key_pk(key.kid), "sk": PUBLIC_KEY_SK}).get("Item")
+        published_item = table.get_item(
+            Key={"pk": keys.public_key_pk(key.kid), "sk": keys.PUBLIC_KEY_SK}
+        ).get("Item")
         if published_item is not None and published_item.get("status") != ACTIVE:
             raise SigningError(f"Signing key {key.kid} is {published_item.get('status')}: rotate the key")
         created_at = now_iso()
@@ -315,11 +313,11 @@ def create_signing_service(
             published.add(key.kid)
         item = store(
             {
-                "pk": records.tenant_pk(tenant_id),
-                "sk": f"SIGNATURE#{block.signature_id}",
+                "pk": keys.tenant_pk(tenant_id),
+                "sk": keys.signature(block.signature_id),
                 "entity": "signature",
-                "gsi1pk": f"SESSION#{session_id}",
-                "gsi1sk": f"SIGNATURE#{block.signature_id}",
+                "gsi1pk": keys.session(session_id),
+                "gsi1sk": keys.signature(block.signature_id),
                 "status": ACTIVE,
                 "signature_id": block.signature_id,
                 "public_key_id": key.kid,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agentflow.aws import records
+from agentflow.aws import keys, records
 from agentflow.errors import NotFoundError, UnauthorizedError
 from agentflow.ids import new_id, now_iso
 
@@ -58,11 +58,11 @@ def create_tenant_service(table: Any) -> TenantService:
         records.put_new(
             table,
             {
-                "pk": f"APIKEY#{hash_api_key(key)}",
-                "sk": "APIKEY",
+                "pk": keys.api_key_pk(hash_api_key(key)),
+                "sk": keys.API_KEY_SK,
                 "entity": "api_key",
-                "gsi1pk": records.tenant_pk(tenant_id),
-                "gsi1sk": f"APIKEY#{key_id}",
+                "gsi1pk": keys.tenant_pk(tenant_id),
+                "gsi1sk": keys.api_key_gsi1sk(key_id),
                 "key_id": key_id,
                 "tenant_id": tenant_id,
                 "status": "ACTIVE",
@@ -79,8 +79,8 @@ def create_tenant_service(table: Any) -> TenantService:
         records.put_new(
             table,
             {
-                "pk": records.tenant_pk(tenant_id),
-                "sk": "TENANT",
+                "pk": keys.tenant_pk(tenant_id),
+                "sk": keys.TENANT_SK,
                 "entity": "tenant",
                 "tenant_id": tenant_id,
                 "name": name,
@@ -96,10 +96,12 @@ def create_tenant_service(table: Any) -> TenantService:
         """Return the tenant of an active API key, or raise ``UnauthorizedError``."""
         if not key.startswith(API_KEY_PREFIX) or len(key) > 200:
             raise UnauthorizedError()
-        item = table.get_item(Key={"pk": f"APIKEY#{hash_api_key(key)}", "sk": "APIKEY"}).get("Item")
+        item = table.get_item(Key={"pk": keys.api_key_pk(hash_api_key(key)), "sk": keys.API_KEY_SK}).get(
+            "Item"
+        )
         if item is None or item.get("status") != "ACTIVE":
             raise UnauthorizedError()
-        tenant = records.get_live(table, records.tenant_pk(item["tenant_id"]), "TENANT")
+        tenant = records.get_live(table, keys.tenant_pk(item["tenant_id"]), keys.TENANT_SK)
         if tenant is None:
             raise UnauthorizedError()
         return {**tenant, "key_id": item["key_id"]}
@@ -111,21 +113,21 @@ def create_tenant_service(table: Any) -> TenantService:
             NotFoundError: the tenant has no such live key.
         """
         items, _ = records.query_live(
-            table, records.tenant_pk(tenant_id), sk_prefix=f"APIKEY#{key_id}", index="gsi1", limit=1
+            table, keys.tenant_pk(tenant_id), sk_prefix=keys.api_key_gsi1sk(key_id), index="gsi1", limit=1
         )
         if not items:
             raise NotFoundError.of("API key", key_id)
         records.update(
             table,
             items[0]["pk"],
-            "APIKEY",
+            keys.API_KEY_SK,
             actor=actor,
             values={"status": "REVOKED", "revoked_at": now_iso(), "revoked_by": actor},
         )
 
     def get_tenant(tenant_id: str) -> dict[str, Any]:
         """Return a live tenant or raise ``NotFoundError``."""
-        tenant = records.get_live(table, records.tenant_pk(tenant_id), "TENANT")
+        tenant = records.get_live(table, keys.tenant_pk(tenant_id), keys.TENANT_SK)
         if tenant is None:
             raise NotFoundError.of("Tenant", tenant_id)
         return tenant

@@ -27,7 +27,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
-from agentflow.aws import records
+from agentflow.aws import keys, records
 from agentflow.aws.clients import client
 from agentflow.errors import ConflictError, NotFoundError
 from agentflow.ids import now_iso, utcnow
@@ -50,9 +50,6 @@ EVENT_TYPES = (
 PENDING, DELIVERING, DELIVERED, FAILED = "PENDING", "DELIVERING", "DELIVERED", "FAILED"
 FINAL_STATUSES = (DELIVERED, FAILED)
 MAX_SQS_DELAY_SECONDS = 900  # SQS DelaySeconds maximum: longer waits are chained hops
-
-DELIVERY_PREFIX = "DELIVERY#"
-ENDPOINT_PREFIX = "WEBHOOKENDPOINT#"
 
 
 def event_id_for(tenant_id: str, event_key: str) -> str:
@@ -128,15 +125,15 @@ def emit_event(
         "timestamp": now_iso(),
         "data": {"session_id": session_id, **data},
     }
-    pk = records.tenant_pk(tenant_id)
+    pk = keys.tenant_pk(tenant_id)
     _put_once(
         table,
         {
             "pk": pk,
-            "sk": f"EVENT#{event_id}",
+            "sk": keys.event(event_id),
             "entity": "event",
-            "gsi1pk": f"SESSION#{session_id}",
-            "gsi1sk": f"EVENT#{event_id}",
+            "gsi1pk": keys.session(session_id),
+            "gsi1sk": keys.event(event_id),
             "tenant_id": tenant_id,
             "session_id": session_id,
             "event_id": event_id,
@@ -155,10 +152,10 @@ def emit_event(
         table,
         {
             "pk": pk,
-            "sk": f"{DELIVERY_PREFIX}{delivery_id}",
+            "sk": keys.delivery(delivery_id),
             "entity": "webhook_delivery",
-            "gsi1pk": f"SESSION#{session_id}",
-            "gsi1sk": f"{DELIVERY_PREFIX}{delivery_id}",
+            "gsi1pk": keys.session(session_id),
+            "gsi1sk": keys.delivery(delivery_id),
             "tenant_id": tenant_id,
             "session_id": session_id,
             "delivery_id": delivery_id,
@@ -212,7 +209,7 @@ def create_webhook_service(
     """Build the webhook operations over ``table``, queueing attempts on ``queue_url``."""
 
     def _key(tenant_id: str, delivery_id: str) -> tuple[str, str]:
-        return records.tenant_pk(tenant_id), f"{DELIVERY_PREFIX}{delivery_id}"
+        return keys.tenant_pk(tenant_id), keys.delivery(delivery_id)
 
     def find_delivery(tenant_id: str, delivery_id: str) -> dict[str, Any] | None:
         """The delivery, or ``None``."""
@@ -231,14 +228,14 @@ def create_webhook_service(
         Soft-deleted sessions still list theirs: the log is kept.
         """
         session = table.get_item(
-            Key={"pk": records.tenant_pk(tenant_id), "sk": f"SESSION#{session_id}"}, ConsistentRead=True
+            Key={"pk": keys.tenant_pk(tenant_id), "sk": keys.session(session_id)}, ConsistentRead=True
         ).get("Item")
         if session is None:
             raise NotFoundError.of("Session", session_id)
         items, _ = records.query_live(
             table,
-            f"SESSION#{session_id}",
-            sk_prefix=DELIVERY_PREFIX,
+            keys.session(session_id),
+            sk_prefix=keys.DELIVERY,
             index="gsi1",
             limit=limit,
             filter_expression=Attr("tenant_id").eq(tenant_id),
@@ -247,7 +244,7 @@ def create_webhook_service(
 
     def event_body(tenant_id: str, event_id: str) -> str:
         """The stored JSON text of an event: exactly what is POSTed and signed."""
-        item = records.get_live(table, records.tenant_pk(tenant_id), f"EVENT#{event_id}")
+        item = records.get_live(table, keys.tenant_pk(tenant_id), keys.event(event_id))
         if item is None:
             raise NotFoundError.of("Event", event_id)
         return str(item["payload"])
@@ -365,7 +362,7 @@ def create_webhook_service(
         return updated
 
     def _endpoint_key(tenant_id: str, url: str) -> tuple[str, str]:
-        return records.tenant_pk(tenant_id), f"{ENDPOINT_PREFIX}{endpoint_id_for(tenant_id, url)}"
+        return keys.tenant_pk(tenant_id), keys.webhook_endpoint(endpoint_id_for(tenant_id, url))
 
     def endpoint_disabled(tenant_id: str, url: str) -> bool:
         """True when the endpoint answered 410 Gone and has not been enabled since."""
@@ -401,7 +398,7 @@ def create_webhook_service(
             _set_endpoint(tenant_id, url, {"status": "ACTIVE", "enabled_at": now_iso()}, actor=actor)
 
     def _tenant(tenant_id: str) -> dict[str, Any]:
-        tenant = records.get_live(table, records.tenant_pk(tenant_id), "TENANT")
+        tenant = records.get_live(table, keys.tenant_pk(tenant_id), keys.TENANT_SK)
         if tenant is None:
             raise NotFoundError.of("Tenant", tenant_id)
         return tenant

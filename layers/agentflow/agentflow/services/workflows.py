@@ -12,16 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agentflow.aws import records
+from agentflow.aws import keys, records
 from agentflow.errors import NotFoundError
 from agentflow.ids import new_id
-
-WORKFLOW_PREFIX = "WORKFLOW#"
 
 
 def workflow_key(tenant_id: str, workflow_id: str) -> tuple[str, str]:
     """The (pk, sk) of a workflow."""
-    return records.tenant_pk(tenant_id), f"{WORKFLOW_PREFIX}{workflow_id}"
+    return keys.tenant_pk(tenant_id), keys.workflow(workflow_id)
 
 
 def _view(item: dict[str, Any]) -> dict[str, Any]:
@@ -57,8 +55,8 @@ def create_workflow_service(table: Any) -> WorkflowService:
         item = records.put_new(
             table,
             {
-                "pk": records.tenant_pk(tenant_id),
-                "sk": f"{WORKFLOW_PREFIX}{workflow_id}",
+                "pk": keys.tenant_pk(tenant_id),
+                "sk": keys.workflow(workflow_id),
                 "entity": "workflow",
                 "tenant_id": tenant_id,
                 "workflow_id": workflow_id,
@@ -83,7 +81,7 @@ def create_workflow_service(table: Any) -> WorkflowService:
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """The tenant's live workflows, newest first, and the key to continue from."""
         items, next_key = records.query_live(
-            table, records.tenant_pk(tenant_id), sk_prefix=WORKFLOW_PREFIX, limit=limit, cursor=cursor
+            table, keys.tenant_pk(tenant_id), sk_prefix=keys.WORKFLOW, limit=limit, cursor=cursor
         )
         return [_view(i) for i in items], next_key
 

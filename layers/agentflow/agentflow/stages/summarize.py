@@ -16,7 +16,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 
-from agentflow.aws import records
+from agentflow.aws import keys, records
 from agentflow.aws.clients import client
 from agentflow.crypto.canonical import canonicalize, sha256_hex
 from agentflow.errors import PermanentStageError, SigningError
@@ -208,11 +208,11 @@ def _store_summary(
         records.put_new(
             table,
             {
-                "pk": records.tenant_pk(job.tenant_id),
-                "sk": f"SUMMARY#{summary_id}",
+                "pk": keys.tenant_pk(job.tenant_id),
+                "sk": keys.summary(summary_id),
                 "entity": "summary",
-                "gsi1pk": f"SESSION#{job.session_id}",
-                "gsi1sk": f"SUMMARY#{summary_id}",
+                "gsi1pk": keys.session(job.session_id),
+                "gsi1sk": keys.summary(summary_id),
                 "summary_id": summary_id,
                 "session_id": job.session_id,
                 "recording_id": job.recording_id,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from agentflow.api.deps import PrincipalDep, SettingsDep, TableDep, TenantDep
 from agentflow.api.pagination import decode_cursor, encode_cursor
+from agentflow.aws import keys
 from agentflow.errors import NotFoundError, ValidationError
 from agentflow.net import check_webhook_url
 from agentflow.schemas.errors import error_responses
@@ -24,7 +25,7 @@ from agentflow.schemas.sessions import (
 from agentflow.services import join_tokens
 from agentflow.services.pipeline import create_pipeline_service
 from agentflow.services.recordings import session_recordings
-from agentflow.services.sessions import SESSION_PREFIX, create_session_service
+from agentflow.services.sessions import create_session_service
 from agentflow.services.workflows import create_workflow_service
 from agentflow.settings import Settings, get_settings
 from agentflow.signaling.service import announce_session_ended
@@ -118,7 +119,7 @@ def list_sessions(
     items, next_key = create_session_service(table).list_sessions(
         tenant.tenant_id,
         limit=limit,
-        cursor=decode_cursor(cursor, tenant_id=tenant.tenant_id, sk_prefix=SESSION_PREFIX),
+        cursor=decode_cursor(cursor, tenant_id=tenant.tenant_id, sk_prefix=keys.SESSION),
         status=status_,
     )
     return SessionPage(items=[to_response(table, i) for i in items], next_cursor=encode_cursor(next_key))

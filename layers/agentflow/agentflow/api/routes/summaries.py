@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from agentflow.api.deps import PrincipalDep, SettingsDep, TableDep
-from agentflow.aws import records
+from agentflow.aws import keys, records
 from agentflow.aws.clients import client
 from agentflow.errors import NotFoundError
 from agentflow.ids import utcnow
@@ -51,8 +51,8 @@ def latest_summary(table: Any, tenant_id: str, session_id: str) -> dict[str, Any
     """
     items, _ = records.query_live(
         table,
-        f"SESSION#{session_id}",
-        sk_prefix="SUMMARY#",
+        keys.session(session_id),
+        sk_prefix=keys.SUMMARY,
         index="gsi1",
         limit=1,
         filter_expression=Attr("tenant_id").eq(tenant_id) & Attr("status").eq("COMPLETED"),

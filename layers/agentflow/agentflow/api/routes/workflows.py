@@ -9,8 +9,9 @@ from pydantic import BaseModel
 
 from agentflow.api.deps import TableDep, TenantDep
 from agentflow.api.pagination import decode_cursor, encode_cursor
+from agentflow.aws import keys
 from agentflow.schemas.errors import error_responses
-from agentflow.services.workflows import WORKFLOW_PREFIX, create_workflow_service
+from agentflow.services.workflows import create_workflow_service
 
 router = APIRouter(prefix="/v1/workflows", tags=["workflows"])
 
@@ -100,7 +101,7 @@ def list_workflows(
     items, next_key = create_workflow_service(table).list_workflows(
         tenant.tenant_id,
         limit=limit,
-        cursor=decode_cursor(cursor, tenant_id=tenant.tenant_id, sk_prefix=WORKFLOW_PREFIX),
+        cursor=decode_cursor(cursor, tenant_id=tenant.tenant_id, sk_prefix=keys.WORKFLOW),
     )
     return WorkflowPage(items=[_response(i) for i in items], next_cursor=encode_cursor(next_key))
 
