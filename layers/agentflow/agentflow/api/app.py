@@ -23,6 +23,7 @@ from agentflow.api.routes import (
     sessions,
     signatures,
     summaries,
+    transcripts,
     webhook_deliveries,
     widget,
     workflows,
@@ -63,6 +64,7 @@ def create_app() -> FastAPI:
     for module in (sessions, recordings, summaries, signatures, workflows, webhook_deliveries, widget):
         app.include_router(module.router)
     app.include_router(calls.router)  # the call's ICE servers (docs/CALL.md)
+    app.include_router(transcripts.router)  # exports of the signed summary's transcript
 
     @app.exception_handler(AgentFlowError)
     async def domain_error(request: Request, exc: AgentFlowError) -> JSONResponse:

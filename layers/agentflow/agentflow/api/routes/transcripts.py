@@ -1,0 +1,47 @@
+"""``GET /v1/sessions/{id}/transcript``: the signed summary's transcript as WebVTT, SRT, text or JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from agentflow.api.deps import PrincipalDep, SettingsDep, TableDep
+from agentflow.api.routes.summaries import latest_summary
+from agentflow.aws.clients import client
+from agentflow.reports.transcript import MEDIA_TYPES, Format, render
+from agentflow.schemas.errors import error_responses
+from agentflow.services.sessions import create_session_service
+
+router = APIRouter(tags=["summaries"])
+
+
+@router.get(
+    "/v1/sessions/{session_id}/transcript",
+    response_class=Response,
+    responses={
+        **error_responses(401, 404, 422),
+        200: {
+            "description": "The transcript of the latest signed summary",
+            "content": {media.split(";")[0]: {} for media in MEDIA_TYPES.values()},
+        },
+    },
+)
+def get_transcript(
+    session_id: str,
+    principal: PrincipalDep,
+    table: TableDep,
+    settings: SettingsDep,
+    format: Annotated[Format, Query(description="vtt (voice tags), srt, txt or json")] = "vtt",
+) -> Response:
+    """Who said what and when, from the session's latest signed summary (API key or join token)."""
+    principal.require_session(session_id)
+    create_session_service(table).get_session(session_id, principal.tenant_id)
+    item = latest_summary(table, principal.tenant_id, session_id)
+    body = client("s3").get_object(Bucket=settings.bucket_name, Key=item["summary_key"])["Body"].read()
+    return Response(
+        content=render(json.loads(body), format),
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'inline; filename="transcript-{session_id}.{format}"'},
+    )
