@@ -32,10 +32,17 @@ ALLOW_MEDIA = "--use-fake-ui-for-media-stream"  # answers every camera/microphon
 DENY_MEDIA = "--use-fake-ui-for-media-stream=deny"  # … with "deny"
 
 
-def launch(playwright: Playwright, *, media: str = ALLOW_MEDIA) -> Browser:
-    """Launch /usr/bin/chromium (installed by `make setup`; Playwright never downloads a browser)."""
+def launch(playwright: Playwright, *, media: str = ALLOW_MEDIA, fake_audio: Path | None = None) -> Browser:
+    """Launch /usr/bin/chromium (installed by `make setup`; Playwright never downloads a browser).
+
+    ``fake_audio``: a 16-bit PCM WAV the fake microphone plays once (then silence). Chromium takes one
+    such file per browser process, not per page: a two-party call needs two processes.
+    """
     assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: apt-get install chromium (make setup does)"
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, media])
+    args = [*CHROMIUM_ARGS, media]
+    if fake_audio is not None:
+        args.append(f"--use-file-for-fake-audio-capture={fake_audio}%noloop")
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +14,7 @@ from agentflow.api.routes.widget import WIDGET_DIST
 from agentflow.settings import Settings, get_settings
 from fastapi.testclient import TestClient
 
-WIDGET_SRC = Path(__file__).resolve().parents[2] / "widget" / "src"
+WIDGET = Path(__file__).resolve().parents[2] / "widget"
 
 
 def client_for(*, local_mode: bool) -> TestClient:
@@ -61,16 +63,49 @@ def test_outside_local_mode_the_api_does_not_serve_the_widget() -> None:
             }
 
 
+def _inputs_sha256(names: list[str]) -> str:
+    """The build's input hash, as widget/scripts/stamp.mjs computes it (sorted paths; path NUL content NUL)."""
+    files = sorted(
+        p.relative_to(WIDGET).as_posix()
+        for name in names
+        for p in ([WIDGET / name] if (WIDGET / name).is_file() else (WIDGET / name).rglob("*"))
+        if p.is_file()
+    )
+    digest = hashlib.sha256()
+    for name in files:
+        digest.update(name.encode() + b"\0" + (WIDGET / name).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def test_committed_build_matches_the_sources() -> None:
-    # GIVEN the committed build (the Python side never needs node): every module compiled, the page
-    # and stylesheet copied unchanged
-    modules = sorted(p.stem for p in WIDGET_SRC.glob("*.ts"))
-    assert modules and sorted(p.stem for p in (WIDGET_DIST / "assets").glob("*.js")) == modules
-    assert (WIDGET_DIST / "index.html").read_bytes() == (WIDGET_SRC / "index.html").read_bytes()
-    assert (WIDGET_DIST / "assets" / "widget.css").read_bytes() == (WIDGET_SRC / "widget.css").read_bytes()
-    # and every exported function, class and constant of the sources is in the build
-    exported = re.compile(r"^export (?:async )?(?:function|class|const) (\w+)", re.MULTILINE)
-    for module in modules:
-        wanted = exported.findall((WIDGET_SRC / f"{module}.ts").read_text())
-        built = exported.findall((WIDGET_DIST / "assets" / f"{module}.js").read_text())
-        assert wanted == built, module
+    # GIVEN the committed Vite build (the Python side never needs node) and its stamp
+    stamp = json.loads((WIDGET_DIST / "build.json").read_text())
+    # THEN it was built from exactly the committed sources, lock file and build configuration
+    # (rebuild after any change: cd widget && npm ci && npm run build)
+    assert {"src", "package-lock.json", "vite.config.ts"} <= set(stamp["inputs"])
+    assert stamp["inputs_sha256"] == _inputs_sha256(stamp["inputs"]), "widget/dist is behind widget/src"
+    # AND dist holds exactly the files that build wrote, unedited
+    built = {
+        p.relative_to(WIDGET_DIST).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in WIDGET_DIST.rglob("*")
+        if p.is_file() and p.name != "build.json"
+    }
+    assert built == stamp["files"]
+    assert set(built) == {"index.html", "assets/main.js", "assets/widget.css"}
+
+
+def test_the_page_loads_only_its_own_assets_under_the_widget_route() -> None:
+    # The API serves the assets at /widget/assets/{name} (vite base "/widget/"), and the CSP allows
+    # no inline script: the page names its script and stylesheet by URL only.
+    page = (WIDGET_DIST / "index.html").read_text()
+    assert re.findall(r'<script[^>]*src="([^"]+)"', page) == ["/widget/assets/main.js"]
+    assert re.findall(r'<link rel="stylesheet"[^>]*href="([^"]+)"', page) == ["/widget/assets/widget.css"]
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page), "inline script: the CSP would block it"
+    assert not re.search(r"<style|style=", page)
+
+
+def test_csp_lets_the_page_reach_the_signaling_websocket(local: TestClient) -> None:
+    csp = local.get("/widget/ses_0123").headers["content-security-policy"]
+    connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src")).split()
+    assert {"'self'", "ws:", "wss:"} <= set(connect)
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp

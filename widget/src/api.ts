@@ -27,6 +27,14 @@ export interface SessionView {
   client: Participant;
   auto_start_recording: boolean;
   recordings: RecordingSummary[];
+  /** The signaling WebSocket's URL (docs/CALL.md); absent on a server without calls. */
+  signaling_url?: string | null;
+}
+
+/** `GET /v1/sessions/{id}/ice-servers`: RTCIceServer dictionaries and how long their credentials last. */
+export interface IceServersView {
+  ice_servers: RTCIceServer[];
+  ttl_seconds: number;
 }
 
 export interface StageProgress {
@@ -136,6 +144,15 @@ export class Api {
 
   recording(recordingId: string): Promise<RecordingView> {
     return this.call("GET", `/v1/recordings/${encodeURIComponent(recordingId)}`);
+  }
+
+  iceServers(sessionId: string): Promise<IceServersView> {
+    return this.call("GET", `/v1/sessions/${encodeURIComponent(sessionId)}/ice-servers`);
+  }
+
+  /** End the session (the host's join token may): the server tells both pages `session-ended`. */
+  endSession(sessionId: string): Promise<SessionView> {
+    return this.call("POST", `/v1/sessions/${encodeURIComponent(sessionId)}/end`);
   }
 
   summary(sessionId: string): Promise<SummaryView> {

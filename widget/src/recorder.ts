@@ -155,7 +155,8 @@ export class SessionRecorder {
       recorder.addEventListener(
         "stop",
         () => {
-          const contentType = (recorder.mimeType || (this.hasVideo ? "video/webm" : "audio/webm")).split(";")[0];
+          const fallback = this.hasVideo ? "video/webm" : "audio/webm";
+          const contentType = (recorder.mimeType || fallback).split(";")[0] ?? fallback;
           const blob = new Blob(this.chunks, { type: contentType });
           this.chunks = [];
           this.startedAt = 0;

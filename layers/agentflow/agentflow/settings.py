@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     diarize_queue_url: str = ""
     summarize_queue_url: str = ""
     webhooks_queue_url: str = ""
+    assemble_queue_url: str = ""
     signing_key_alias: str = "alias/agentflow-signing"
     join_token_secret_arn: str = ""
 
@@ -40,6 +41,20 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 2 * 1024**3
     max_duration_seconds: float = 4 * 3600.0
     idempotency_ttl_seconds: int = 24 * 3600
+
+    # Per-participant tracks (issue 16, docs/CALL.md). Each MediaRecorder chunk (<= 10 s) is its own
+    # object; these bound each part. Chrome records Opus at about 32-128 kbit/s (4-16 KB/s, so
+    # <= 160 KB per 10 s part) and VP8 camera video at up to ~2.5 Mbit/s (~3 MB per part): the limits
+    # leave room for both and refuse anything an honest recorder would not make.
+    track_max_part_bytes_audio: int = Field(default=1024**2, ge=1)
+    track_max_part_bytes_video: int = Field(default=16 * 1024**2, ge=1)
+    # A part URL is asked for just before its PUT, so it can be short-lived.
+    track_part_url_ttl_seconds: int = Field(default=300, ge=1, le=3600)
+    # How long after the session ends a track that never completes (a tab that died) is waited
+    # for before the recording is built without its missing parts.
+    track_grace_seconds: int = Field(default=600, ge=0)
+    # Tracks one participant may open in one session (a reload or a camera toggle opens one each).
+    track_max_per_participant: int = Field(default=50, ge=1)
 
     whisper_model: str = Field(default="base", description="A size name (base, tiny.en) or a directory.")
     whisper_threads: int = 0  # 0: one per available CPU

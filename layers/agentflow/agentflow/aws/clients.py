@@ -22,6 +22,17 @@ def client(service: str) -> Any:
 
 
 @cache
+def presigner() -> Any:
+    """The S3 client that signs presigned URLs: always SigV4, so the headers it is given are signed.
+
+    The default signer of some regions is SigV2, which drops ``Content-Length`` and ``If-None-Match``
+    from the signature (checked with botocore 1.44): a part URL must bind both.
+    """
+    config = _CONFIG.merge(Config(signature_version="s3v4"))
+    return boto3.session.Session().client("s3", config=config)
+
+
+@cache
 def table(name: str) -> Any:
     """Return the process-wide DynamoDB ``Table`` resource for ``name``."""
     return boto3.session.Session().resource("dynamodb", config=_CONFIG).Table(name)
@@ -30,4 +41,5 @@ def table(name: str) -> Any:
 def reset() -> None:
     """Forget cached clients (after the endpoint or credentials change, e.g. a new local stack)."""
     client.cache_clear()
+    presigner.cache_clear()
     table.cache_clear()

@@ -30,3 +30,16 @@ class WebhookJob(BaseModel):
     tenant_id: str
     delivery_id: str
     attempt: int = 1
+
+
+class AssembleJob(BaseModel):
+    """Build a session's recording from its participants' tracks (re-checked on every delivery)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    job_id: str  # "{session_id}:assemble:{trigger}[:{track_id}]"
+    tenant_id: str
+    session_id: str
+    # ended: the session just ended; completed: a track completed after the end; grace: the wait
+    # for tracks that never complete is over (a delayed message, re-sent until it is).
+    trigger: Literal["ended", "completed", "grace"]

@@ -14,6 +14,7 @@ from typing import Any
 from agentflow.aws import records
 from agentflow.services import recordings as recs
 from agentflow.services.sessions import session_key
+from agentflow.services.tracks import schedule_on_end
 from agentflow.services.webhooks import emit_event
 from agentflow.settings import Settings
 
@@ -69,7 +70,7 @@ def create_pipeline_service(table: Any, settings: Settings) -> PipelineService:
         )
 
     def session_ended(session: dict[str, Any]) -> None:
-        """Emit ``session.ended`` and start any recording that waited for the end."""
+        """Emit ``session.ended``, start any recording that waited for the end, queue track assembly."""
         emit(
             session,
             "session.ended",
@@ -78,6 +79,9 @@ def create_pipeline_service(table: Any, settings: Settings) -> PipelineService:
         )
         for recording in recs.session_recordings(table, session["session_id"]):
             maybe_start(session, recording)
+        if settings.assemble_queue_url:
+            # The participants' tracks become the session's recording (issue 16, stages.assemble).
+            schedule_on_end(table, settings, session)
 
     def fail(recording: dict[str, Any], *, stage: str, reason: str) -> bool:
         """Mark FAILED and emit ``summary.failed`` once; False if the recording had already ended."""

@@ -93,7 +93,10 @@ def ingest_object(bucket: str, key: str) -> None:
                     f"The recording lasts {info.duration:.0f} s, over the limit of "
                     f"{settings.max_duration_seconds:.0f} s."
                 )
-            per_channel = info.channels == 2 and is_per_channel_recording(path)
+            # Built from the participants' own tracks: one per channel by construction, even when a
+            # channel is silent (a track that never arrived), which the waveform test would reject.
+            built_from_tracks = recording.get("source") == "tracks"
+            per_channel = info.channels == 2 and (built_from_tracks or is_per_channel_recording(path))
     except PermanentStageError as exc:
         pipeline.fail(recording, stage="ingest", reason=exc.message)
         return

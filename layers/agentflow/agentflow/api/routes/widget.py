@@ -23,12 +23,14 @@ WIDGET_DIST = Path(__file__).resolve().parents[5] / "widget" / "dist"
 _MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".map": "application/json"}
 _PAGE_HEADERS = {
     # The URL carries a join token: no caching, no Referer, and only this origin's scripts and styles.
+    # connect-src: the API, the recordings bucket (S3 POST), and the signaling WebSocket (ws: locally,
+    # wss: in AWS; its host differs from the API's).
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "media-src 'self' blob: mediastream:; connect-src 'self' http: https:; object-src 'none'; "
+        "media-src 'self' blob: mediastream:; connect-src 'self' http: https: ws: wss:; object-src 'none'; "
         "base-uri 'none'; form-action 'none'"
     ),
     "Permissions-Policy": "camera=(self), microphone=(self)",
