@@ -213,6 +213,23 @@ def _bucket(template: Template, stack: Stack) -> None:
                 for r in props["CorsConfiguration"]["CorsRules"]
             ]
             s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": cors})
+        if "LifecycleConfiguration" in props:
+            # CloudFormation's rule shape is the API's with ``Id``/``Status`` as is; a rule with no
+            # prefix or filter applies to the whole bucket (the API wants an empty filter for that).
+            rules = [
+                {
+                    "ID": r["Id"],
+                    "Status": r["Status"],
+                    "Filter": {"Prefix": r.get("Prefix", "")},
+                    **(
+                        {"AbortIncompleteMultipartUpload": r["AbortIncompleteMultipartUpload"]}
+                        if "AbortIncompleteMultipartUpload" in r
+                        else {}
+                    ),
+                }
+                for r in props["LifecycleConfiguration"]["Rules"]
+            ]
+            s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
         notification = props.get("NotificationConfiguration", {})
         if notification.get("QueueConfigurations"):
             s3.put_bucket_notification_configuration(

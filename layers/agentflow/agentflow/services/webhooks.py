@@ -41,6 +41,7 @@ EVENT_TYPES = (
     "summary.ready",
     "summary.failed",
     "session.ended",
+    "track.uploaded",
     # The call (agentflow.signaling): both participants in for the first time; each join and leave.
     "session.started",
     "participant.joined",
