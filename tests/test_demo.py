@@ -54,6 +54,34 @@ def test_demo_json_on_stereo_recording_as_a_command(data_dir: Path, tmp_path: Pa
 
 
 @pytest.mark.slow
+def test_demo_shows_progress_and_result_and_logs_to_a_file(data_dir: Path, tmp_path: Path) -> None:
+    # WHEN a person runs the demo on a 30-second recording
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("agentflow")),
+            "demo",
+            str(data_dir / "sample.wav"),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    # THEN it succeeded and the terminal shows the result and no JSON log line
+    assert done.returncode == 0, done.stderr[-3000:]
+    terminal = done.stdout.splitlines() + done.stderr.splitlines()
+    assert not [line for line in terminal if line.lstrip().startswith("{")], done.stderr[-3000:]
+    assert "Signature" in done.stdout and "verified" in done.stdout
+    # AND the handlers' JSON log lines went to the log file in --out
+    logged = [
+        json.loads(line) for line in (tmp_path / "demo.log").read_text().splitlines() if line.startswith("{")
+    ]
+    assert logged and all(str(line.get("service", "")).startswith("agentflow-") for line in logged)
+
+
+@pytest.mark.slow
 def test_demo_json_on_meeting_recording(
     data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

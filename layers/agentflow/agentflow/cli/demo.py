@@ -3,22 +3,30 @@
 It does what an integrator and a browser would: create a tenant and a session, upload through the
 presigned POST, follow the pipeline, fetch the summary, signature, JWKS and PDF, and verify the
 signature offline.
+
+A person sees a progress line and the result; the stack's log lines (JSON from the handlers, and
+whatever libraries print) go to ``demo.log`` in the output folder, and to the terminal too with
+``--verbose``.
 """
 
 from __future__ import annotations
 
-import contextlib
+import argparse
 import json
-import os
 import sys
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from agentflow.cli.output import logs_to_file
+from agentflow.cli.stack import connect
 from agentflow.local.client import ApiClient, ApiError
+
+LOG_NAME = "demo.log"
 
 FORMATS = {
     ".wav": "audio/wav",
@@ -72,38 +80,46 @@ def _stage_line(recording: dict[str, Any]) -> str:
     return ", ".join(parts) or "waiting for ingest"
 
 
-def _follow(client: ApiClient, recording_id: str, *, quiet: bool, timeout: float) -> dict[str, Any]:
-    """Poll the recording with a live progress line (stage and elapsed time)."""
+def _follow(
+    client: ApiClient, recording_id: str, *, show: Callable[[str], None], timeout: float
+) -> dict[str, Any]:
+    """Poll the recording, showing its status, stages and the elapsed time."""
     started = time.monotonic()
-    if quiet:
-        return client.wait(recording_id, timeout=timeout)
-    from rich.console import Console
-    from rich.status import Status
 
-    console = Console(stderr=True)
-    with Status("uploading…", console=console) as status:
+    def on_poll(current: dict[str, Any]) -> None:
+        show(f"[bold]{current['status']}[/] · {_stage_line(current)} · {time.monotonic() - started:.0f} s")
 
-        def show(current: dict[str, Any]) -> None:
-            status.update(
-                f"[bold]{current['status']}[/] · {_stage_line(current)} · {time.monotonic() - started:.0f} s"
-            )
-
-        return client.wait(recording_id, timeout=timeout, on_poll=show)
+    return client.wait(recording_id, timeout=timeout, on_poll=on_poll)
 
 
-def run_demo(*, recording: str | None, out: Path, as_json: bool, timeout: float = 900) -> int:
-    """Run the whole path; return the exit code (0 when the signature verifies)."""
+def run_demo(
+    *, recording: str | None, out: Path, as_json: bool, verbose: bool = False, timeout: float = 900
+) -> int:
+    """Run the whole path; return the exit code (0 when the signature verifies).
+
+    stdout holds only the report (with ``as_json``, exactly one JSON object); the log is
+    ``out/demo.log``.
+    """
+    log = out / LOG_NAME
     try:
-        # The stack's handlers log JSON lines (Powertools writes to stdout): keep them on stderr,
-        # so that stdout holds only the report (with --json, exactly one JSON object).
-        with contextlib.redirect_stdout(sys.stderr):
-            result = _run(recording=recording, out=out, quiet=as_json, timeout=timeout)
+        path = Path(recording) if recording else default_recording()
+        content_type = check_recording(path)  # before anything is started or written
+        with logs_to_file(log, verbose=verbose) as terminal:
+            if as_json:
+                result = _run(path, content_type, out=out, show=lambda _: None, timeout=timeout)
+            else:
+                from rich.console import Console
+
+                with Console(file=terminal).status("starting the local stack…") as status:
+                    result = _run(path, content_type, out=out, show=status.update, timeout=timeout)
     except (DemoError, ApiError, TimeoutError, httpx.HTTPError) as exc:
+        where = f" (log: {log})" if log.exists() else ""
         if as_json:
             sys.stdout.write(json.dumps({"ok": False, "error": str(exc)}) + "\n")
         else:
-            sys.stderr.write(f"demo failed: {exc}\n")
+            sys.stderr.write(f"demo failed: {exc}{where}\n")
         return 1
+    result["files"]["log"] = str(log)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     else:
@@ -111,42 +127,42 @@ def run_demo(*, recording: str | None, out: Path, as_json: bool, timeout: float 
     return 0 if result["verified"] else 1
 
 
-def _run(*, recording: str | None, out: Path, quiet: bool, timeout: float) -> dict[str, Any]:
+def _run(
+    path: Path, content_type: str, *, out: Path, show: Callable[[str], None], timeout: float
+) -> dict[str, Any]:
     from agentflow.aws.clients import table
     from agentflow.crypto.canonical import canonicalize
     from agentflow.crypto.jwks import KeySet
     from agentflow.crypto.verify import verify_summary
-    from agentflow.local import state
     from agentflow.local.stack import LocalStack
     from agentflow.services.tenants import create_tenant_service
     from agentflow.settings import get_settings
 
-    path = Path(recording) if recording else default_recording()
-    content_type = check_recording(path)
     timings: dict[str, float] = {}
     clock = time.monotonic()
     with ExitStack() as stack_scope:
-        running = state.read()
+        running = connect(prefer_running=True)
         if running:
-            os.environ.update(running["env"])
-            get_settings.cache_clear()
             api_url = str(running["api_url"])
         else:
             stack = stack_scope.enter_context(LocalStack())
             api_url = stack.api_url
         timings["stack_start"] = time.monotonic() - clock
         tenant = create_tenant_service(table(get_settings().table_name)).create_tenant("demo")
+        show("creating a tenant and a session…")
         client = ApiClient(api_url=api_url, api_key=tenant.api_key)
         session = client.create_session(host={"name": "Host"}, client={"name": "Client"})
         sid = session["session_id"]
         upload_started = time.monotonic()
+        show(f"uploading {path.name}…")
         recording_id = client.upload(sid, path, filename=path.name, content_type=content_type)
-        final = _follow(client, recording_id, quiet=quiet, timeout=timeout)
+        final = _follow(client, recording_id, show=show, timeout=timeout)
         timings["upload_to_signed_summary"] = time.monotonic() - upload_started
         if final["status"] != "COMPLETED":
             raise DemoError(
                 f"the pipeline failed in {final.get('failed_stage')}: {final.get('failure_reason')}"
             )
+        show("fetching the signed summary, the JWKS and the PDF…")
         signed = client.expect(200, "GET", f"/v1/sessions/{sid}/summary")
         jwks = client.expect(200, "GET", "/.well-known/jwks.json")
         pdf = httpx.get(signed["pdf_url"], timeout=60)
@@ -238,3 +254,22 @@ def print_report(result: dict[str, Any]) -> None:
     )
     for name, path in result["files"].items():
         console.print(f"  {name:<9} {path}")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """A recording in, a signed summary and PDF out, on the local stack."""
+    return run_demo(recording=args.recording, out=Path(args.out), as_json=args.json, verbose=args.verbose)
+
+
+def register(sub: Any) -> None:
+    """Add ``demo`` to the ``agentflow`` parser's subparsers."""
+    demo = sub.add_parser("demo", help="run a recording through the whole pipeline")
+    demo.add_argument(
+        "recording", nargs="?", default=None, help="audio/video file (default: a shipped sample)"
+    )
+    demo.add_argument(
+        "--out", default="out/demo", help=f"where to write summary, signature, JWKS, PDF and {LOG_NAME}"
+    )
+    demo.add_argument("--json", action="store_true", help="print one JSON object")
+    demo.add_argument("--verbose", action="store_true", help="show the stack's log lines too")
+    demo.set_defaults(func=cmd_demo)

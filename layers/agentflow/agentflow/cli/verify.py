@@ -1,8 +1,6 @@
-"""CLI commands of the signing area (``agentflow verify``, ``agentflow keys rotate``).
+"""``agentflow verify``: check a signed summary offline.
 
-``verify`` works offline: files in, exit code out (0 valid, 1 invalid, 2 usage error), no AWS
-credentials and no network. ``keys`` talks to KMS and the table of the configured (or running
-local) stack.
+Files in, exit code out (0 valid, 1 invalid, 2 usage error): no AWS credentials and no network.
 """
 
 from __future__ import annotations
@@ -72,66 +70,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_VALID if result.valid else EXIT_INVALID
 
 
-def _signing_service() -> Any:
-    from agentflow.aws.clients import client, table
-    from agentflow.cli import _use_running_stack
-    from agentflow.services.signatures import create_signing_service
-    from agentflow.settings import get_settings
-
-    _use_running_stack()
-    get_settings.cache_clear()
-    settings = get_settings()
-    return create_signing_service(
-        table(settings.table_name), client("kms"), key_alias=settings.signing_key_alias, actor="cli"
-    )
-
-
-def cmd_keys_rotate(args: argparse.Namespace) -> int:
-    """Create a new KMS signing key, move the alias to it and publish its public key."""
-    rotation = _signing_service().rotate()
-    _say(
-        json.dumps(
-            {
-                "alias": rotation.alias,
-                "previous_kid": rotation.previous_kid,
-                "kid": rotation.kid,
-                "kms_key_id": rotation.kms_key_id,
-            },
-            indent=2,
-        )
-    )
-    return 0
-
-
-def cmd_keys_list(args: argparse.Namespace) -> int:
-    """Print the JWKS the API publishes."""
-    from agentflow.aws.clients import table
-    from agentflow.cli import _use_running_stack
-    from agentflow.services.signatures import jwks_document
-    from agentflow.settings import get_settings
-
-    _use_running_stack()
-    get_settings.cache_clear()
-    _say(json.dumps(jwks_document(table(get_settings().table_name)), indent=2))
-    return 0
-
-
-def cmd_keys_compromised(args: argparse.Namespace) -> int:
-    """Withdraw a key from the JWKS (its signatures stop verifying)."""
-    from agentflow.aws.clients import table
-    from agentflow.cli import _use_running_stack
-    from agentflow.services.signatures import mark_compromised
-    from agentflow.settings import get_settings
-
-    _use_running_stack()
-    get_settings.cache_clear()
-    mark_compromised(table(get_settings().table_name), args.kid, actor="cli")
-    _say(f"key {args.kid} withdrawn from the JWKS")
-    return 0
-
-
 def register(sub: Any) -> None:
-    """Add this area's subcommands to the ``agentflow`` parser's subparsers."""
+    """Add ``verify`` to the ``agentflow`` parser's subparsers."""
     verify = sub.add_parser(
         "verify",
         help="verify a signed summary offline (exit 0 valid, 1 invalid, 2 usage error)",
@@ -144,12 +84,3 @@ def register(sub: Any) -> None:
     verify.add_argument("--pdf", default=None, help="the PDF report, to check its SHA-256 too")
     verify.add_argument("--json", action="store_true", help="print {valid, reasons, kid} as JSON")
     verify.set_defaults(func=cmd_verify)
-
-    keys = sub.add_parser("keys", help="signing keys").add_subparsers(dest="action", required=True)
-    keys.add_parser(
-        "rotate", help="new KMS key (RSA_2048, SIGN_VERIFY), move the alias; old keys stay in the JWKS"
-    ).set_defaults(func=cmd_keys_rotate)
-    keys.add_parser("list", help="print the published JWKS").set_defaults(func=cmd_keys_list)
-    compromised = keys.add_parser("compromised", help="withdraw a key from the JWKS")
-    compromised.add_argument("kid")
-    compromised.set_defaults(func=cmd_keys_compromised)

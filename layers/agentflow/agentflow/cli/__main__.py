@@ -1,0 +1,7 @@
+"""``python -m agentflow.cli``: the ``agentflow`` command."""
+
+import sys
+
+from agentflow.cli import main
+
+sys.exit(main())
