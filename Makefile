@@ -7,7 +7,7 @@ RECORDING ?= tests/data/dev00.wav
 
 .PHONY: setup demo test lint typecheck cfn-lint pytest openapi benchmarks clean
 
-setup: $(STAMP) .browser-ready
+setup: $(STAMP) .browser-ready .speech-tools-ready
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ $(STAMP): requirements.txt pyproject.toml
 # Debian's Chromium for the widget test (Playwright drives it; no browser download).
 .browser-ready:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@touch $@
+
+# espeak-ng and sox synthesize the two-voice meetings of tests/speech/test_synthetic_meetings.py.
+.speech-tools-ready:
+	@command -v espeak-ng >/dev/null 2>&1 && command -v sox >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox >/dev/null)
 	@touch $@
 
 demo: setup
@@ -49,4 +54,4 @@ benchmarks: setup
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .browser-ready .pytest_cache .mypy_cache .ruff_cache out
+	rm -rf $(VENV) .browser-ready .speech-tools-ready .pytest_cache .mypy_cache .ruff_cache out

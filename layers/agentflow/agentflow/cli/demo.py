@@ -93,7 +93,14 @@ def _follow(
 
 
 def run_demo(
-    *, recording: str | None, out: Path, as_json: bool, verbose: bool = False, timeout: float = 900
+    *,
+    recording: str | None,
+    out: Path,
+    as_json: bool,
+    verbose: bool = False,
+    timeout: float = 900,
+    host: str = "Host",
+    client: str = "Client",
 ) -> int:
     """Run the whole path; return the exit code (0 when the signature verifies).
 
@@ -106,12 +113,16 @@ def run_demo(
         content_type = check_recording(path)  # before anything is started or written
         with logs_to_file(log, verbose=verbose) as terminal:
             if as_json:
-                result = _run(path, content_type, out=out, show=lambda _: None, timeout=timeout)
+                result = _run(
+                    path, content_type, out=out, show=lambda _: None, timeout=timeout, names=(host, client)
+                )
             else:
                 from rich.console import Console
 
                 with Console(file=terminal).status("starting the local stack…") as status:
-                    result = _run(path, content_type, out=out, show=status.update, timeout=timeout)
+                    result = _run(
+                        path, content_type, out=out, show=status.update, timeout=timeout, names=(host, client)
+                    )
     except (DemoError, ApiError, TimeoutError, httpx.HTTPError) as exc:
         where = f" (log: {log})" if log.exists() else ""
         if as_json:
@@ -128,13 +139,20 @@ def run_demo(
 
 
 def _run(
-    path: Path, content_type: str, *, out: Path, show: Callable[[str], None], timeout: float
+    path: Path,
+    content_type: str,
+    *,
+    out: Path,
+    show: Callable[[str], None],
+    timeout: float,
+    names: tuple[str, str] = ("Host", "Client"),
 ) -> dict[str, Any]:
     from agentflow.aws.clients import table
     from agentflow.crypto.canonical import canonicalize
     from agentflow.crypto.jwks import KeySet
     from agentflow.crypto.verify import verify_summary
     from agentflow.local.stack import LocalStack
+    from agentflow.reports.transcript import to_srt, to_vtt
     from agentflow.services.tenants import create_tenant_service
     from agentflow.settings import get_settings
 
@@ -151,7 +169,7 @@ def _run(
         tenant = create_tenant_service(table(get_settings().table_name)).create_tenant("demo")
         show("creating a tenant and a session…")
         client = ApiClient(api_url=api_url, api_key=tenant.api_key)
-        session = client.create_session(host={"name": "Host"}, client={"name": "Client"})
+        session = client.create_session(host={"name": names[0]}, client={"name": names[1]})
         sid = session["session_id"]
         upload_started = time.monotonic()
         show(f"uploading {path.name}…")
@@ -174,12 +192,17 @@ def _run(
         "signature": out / "signature.json",
         "jwks": out / "jwks.json",
         "pdf": out / "report.pdf",
+        "vtt": out / "transcript.vtt",
+        "srt": out / "transcript.srt",
     }
     # summary.json is written as its RFC 8785 bytes: what the document hash covers (openssl can check it).
     files["summary"].write_bytes(canonicalize(signed["summary"]))
     files["signature"].write_text(json.dumps(signed["signature"], indent=2))
     files["jwks"].write_text(json.dumps(jwks, indent=2))
     files["pdf"].write_bytes(pdf.content)
+    # The same rendering as GET /v1/sessions/{id}/transcript, from the signed summary's utterances.
+    files["vtt"].write_text(to_vtt(signed["summary"]["transcript"]), encoding="utf-8")
+    files["srt"].write_text(to_srt(signed["summary"]["transcript"]), encoding="utf-8")
     # Offline: only the files just written, no AWS and no network.
     check = verify_summary(
         summary=json.loads(files["summary"].read_text()),
@@ -258,7 +281,14 @@ def print_report(result: dict[str, Any]) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """A recording in, a signed summary and PDF out, on the local stack."""
-    return run_demo(recording=args.recording, out=Path(args.out), as_json=args.json, verbose=args.verbose)
+    return run_demo(
+        recording=args.recording,
+        out=Path(args.out),
+        as_json=args.json,
+        verbose=args.verbose,
+        host=args.host,
+        client=args.client,
+    )
 
 
 def register(sub: Any) -> None:
@@ -272,4 +302,6 @@ def register(sub: Any) -> None:
     )
     demo.add_argument("--json", action="store_true", help="print one JSON object")
     demo.add_argument("--verbose", action="store_true", help="show the stack's log lines too")
+    demo.add_argument("--host", default="Host", help="the host's name (speakers are named after it)")
+    demo.add_argument("--client", default="Client", help="the client's name")
     demo.set_defaults(func=cmd_demo)
