@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    references = {**diarize.read_rttm(DATA / "sample.rttm"), **diarize.read_rttm(DATA / "dev.rttm")}
+    references = {**read_rttm(DATA / "sample.rttm"), **read_rttm(DATA / "dev.rttm")}
     audio = {uri: decode(DATA / f"{uri}.wav") for uri in FILES}
     pipelines = {
         "ours": diarize.build_pipeline(shared_frames=True),
@@ -45,7 +45,7 @@ def main() -> None:
             started = time.perf_counter()
             result = diarize.diarize_waveform(audio[uri], num_speakers=2, pipeline=pipeline)
             elapsed = time.perf_counter() - started
-            der = diarize.diarization_error_rate(references[uri], result.turns, duration=result.duration)
+            der = diarization_error_rate(references[uri], result.turns, duration=result.duration)
             speech = sum(t.end - t.start for t in references[uri])
             total["error"] += der * speech
             total["speech"] += speech

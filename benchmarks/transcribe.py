@@ -31,7 +31,8 @@ import numpy as np
 import numpy.typing as npt
 from agentflow.speech import whisper
 from agentflow.speech.audio import SAMPLE_RATE, decode
-from agentflow.speech.transcribe import DECODE_OPTIONS, VAD_OPTIONS, normalize_words, transcribe
+from agentflow.speech.transcribe import DECODE_OPTIONS, VAD_OPTIONS, transcribe
+from evaluation import normalize_words
 from faster_whisper import BatchedInferencePipeline
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"

@@ -11,7 +11,8 @@ from pathlib import Path
 import pypdf
 import pytest
 from agentflow.cli import main
-from agentflow.speech.transcribe import normalize_words
+
+from benchmarks.evaluation import normalize_words
 
 LEFT = "He began a confused complaint against the wizard, who had vanished behind the curtain on the left."
 RIGHT = "The horizon seems extremely distant."

@@ -11,6 +11,8 @@ from agentflow.speech import diarize
 from agentflow.speech.audio import decode
 from agentflow.speech.campplus import EMBEDDING_DIMENSION, CAMPPlusEmbedding, load_campplus
 
+from benchmarks.evaluation import read_rttm
+
 pytestmark = pytest.mark.slow
 
 
@@ -63,8 +65,8 @@ def test_masks_select_frames(model: CAMPPlusEmbedding, sample: torch.Tensor) -> 
 def test_same_speaker_closer_than_different_speakers(model: CAMPPlusEmbedding, data_dir: Path) -> None:
     # GIVEN every reference turn of at least 1.5 s in the three two-speaker recordings
     references = {
-        **diarize.read_rttm(data_dir / "sample.rttm"),
-        **diarize.read_rttm(data_dir / "dev.rttm"),
+        **read_rttm(data_dir / "sample.rttm"),
+        **read_rttm(data_dir / "dev.rttm"),
     }
     same: list[float] = []
     different: list[float] = []

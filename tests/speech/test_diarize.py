@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 from agentflow.errors import PermanentStageError
-from agentflow.speech import diarize
+from agentflow.speech import diarize, per_channel
 from agentflow.speech.attribution import attribute
 from agentflow.speech.audio import SAMPLE_RATE, decode
+from agentflow.speech.weights import WeightsError, expected_sha256, sha256_file
+
+from benchmarks.evaluation import diarization_error_rate, read_rttm
 
 # Bounds reached with the tuned pipeline (docs/DIARIZATION.md): measured sample 6.9 %, dev00 16.7 %,
 # dev01 31.6 %, 16.9 % over the three; each bound leaves a few points for run-to-run numeric noise.
@@ -22,7 +27,7 @@ OVERALL_BOUND = 0.20
 
 @pytest.fixture(scope="module")
 def references(data_dir: Path) -> dict[str, list[diarize.Turn]]:
-    return {**diarize.read_rttm(data_dir / "sample.rttm"), **diarize.read_rttm(data_dir / "dev.rttm")}
+    return {**read_rttm(data_dir / "sample.rttm"), **read_rttm(data_dir / "dev.rttm")}
 
 
 @pytest.mark.slow
@@ -31,7 +36,7 @@ def test_der_on_reference_recordings(data_dir: Path, references: dict[str, list[
     speech = 0.0
     for uri, bound in DER_BOUNDS.items():
         result = diarize.diarize(data_dir / f"{uri}.wav", num_speakers=2)
-        der = diarize.diarization_error_rate(references[uri], result.turns, duration=result.duration)
+        der = diarization_error_rate(references[uri], result.turns, duration=result.duration)
         print(f"{uri}: DER {der:.3f}")
         assert der <= bound, f"{uri}: DER {der:.3f} above {bound}"
         assert len(result.speakers) == 2
@@ -58,9 +63,19 @@ def test_to_dict_shape_and_speaker_bounds(data_dir: Path) -> None:
         diarize.diarize(data_dir / "sample.wav", num_speakers=None, min_speakers=3, max_speakers=2)
 
 
-def test_prepare_models_verifies_weights() -> None:
+def test_prepare_models_verifies_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # WHEN the weights are prepared (twice: it is idempotent)
     diarize.prepare_models()
-    diarize.prepare_models()  # idempotent
+    diarize.prepare_models()
+    # THEN each file it checked has the digest recorded in weights.json
+    for name in (diarize.SEGMENTATION_WEIGHT, diarize.EMBEDDING_WEIGHT):
+        assert sha256_file(diarize.weight_path(name)) == expected_sha256()[name]
+    # AND a file with other bytes is refused
+    other = tmp_path / "pytorch_model.bin"
+    other.write_bytes(b"not the weights")
+    monkeypatch.setattr(diarize, "weight_path", lambda name: other)
+    with pytest.raises(WeightsError, match="SHA-256"):
+        diarize.prepare_models()
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +109,7 @@ def test_per_channel_assigns_each_channels_words_to_its_participant(
 ) -> None:
     # GIVEN a recording with one participant per channel (both talk at once)
     labels = ["Ada Host", "Bo Client"]
-    result = diarize.diarize_channels(data_dir / "stereo_diarization.wav", labels=labels)
+    result = per_channel.diarize_channels(data_dir / "stereo_diarization.wav", labels=labels)
     assert result.to_dict()["mode"] == "per_channel" and result.speakers == labels
     assert {channel for channel in (w["channel"] for w in channel_words)} == {0, 1}
     # WHEN each channel's words are attributed with that channel's own turns
@@ -126,9 +141,25 @@ def test_per_channel_drops_bleed_and_rejects_wrong_labels(tmp_path: Path) -> Non
         out.setsampwidth(2)
         out.setframerate(SAMPLE_RATE)
         out.writeframes(pcm.T.tobytes())
-    level_active, level = diarize.channel_activity(decode(path, mono=False))
+    level_active, level = per_channel.channel_activity(decode(path, mono=False))
     # THEN wherever the right channel only hears the left one, it is not active
     loud = level[0] > -30
     assert not level_active[1][loud].any()
     with pytest.raises(PermanentStageError):
-        diarize.diarize_channels(path, labels=["only one"])
+        per_channel.diarize_channels(path, labels=["only one"])
+
+
+def test_per_channel_path_imports_no_torch(data_dir: Path) -> None:
+    # GIVEN a fresh interpreter (nothing imported yet)
+    # WHEN the diarize stage's compute runs on a one-participant-per-channel recording
+    code = (
+        "import json, sys; from pathlib import Path; from agentflow.stages.diarize import compute; "
+        f"doc = compute(Path({str(data_dir / 'stereo_diarization.wav')!r}), {{'per_channel': True}}, "
+        "{'host': {'name': 'H'}, 'client': {'name': 'C'}}); "
+        "print(json.dumps({'mode': doc['mode'], 'heavy': [m for m in ('torch', 'pyannote') if m in sys.modules]}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    # THEN it diarized by channel without importing torch or pyannote
+    assert json.loads(done.stdout.splitlines()[-1]) == {"mode": "per_channel", "heavy": []}

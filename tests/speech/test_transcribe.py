@@ -18,8 +18,10 @@ from agentflow.settings import get_settings
 from agentflow.speech import transcribe as transcribe_module
 from agentflow.speech import whisper
 from agentflow.speech.audio import SAMPLE_RATE, AudioDecodeError, decode
-from agentflow.speech.transcribe import Transcript, normalize_words, transcribe
+from agentflow.speech.transcribe import Transcript, transcribe
 from agentflow.speech.weights import WeightsError, sha256_file
+
+from benchmarks.evaluation import normalize_words
 
 JFK = (
     "And so my fellow Americans, ask not what your country can do for you,"

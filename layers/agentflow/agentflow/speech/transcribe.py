@@ -11,7 +11,6 @@ result also chooses where the window ends.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -219,43 +218,6 @@ def _choose_cut(samples: int, speech: list[dict[str, int]]) -> tuple[int | None,
     if len(closed) < len(speech):
         return closed[-1]["end"], closed
     return max(closed[-1]["end"], samples - carry), closed
-
-
-def normalize_words(text: str) -> list[str]:
-    """Lower-case words without punctuation, digits spelled out, for comparing transcripts.
-
-    Args:
-        text: Any transcript text.
-
-    Returns:
-        The words, e.g. ``"Ask not, 2 times!"`` → ``["ask", "not", "two", "times"]``.
-    """
-    text = re.sub(r"(?<=\d),(?=\d)", "", text.lower().replace("’", "'"))
-    words: list[str] = []
-    for token in re.findall(r"[\w']+", text):
-        token = token.strip("'")
-        if token.isdigit() and int(token) < 1000:
-            words.extend(_spell(int(token)).split())
-        elif token:
-            words.append(token)
-    return words
-
-
-_ONES = (
-    *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
-    *("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"),
-)
-_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-
-
-def _spell(number: int) -> str:
-    if number < 20:
-        return _ONES[number]
-    if number < 100:
-        tens, ones = divmod(number, 10)
-        return _TENS[tens] + (f" {_ONES[ones]}" if ones else "")
-    hundreds, rest = divmod(number, 100)
-    return f"{_ONES[hundreds]} hundred" + (f" {_spell(rest)}" if rest else "")
 
 
 def _language_hint(language: str | None, model: Any) -> str | None:

@@ -12,16 +12,17 @@ from agentflow.stages.analysis import run_analysis
 
 def compute(path: Path, recording: dict[str, Any], session: dict[str, Any]) -> dict[str, Any]:
     """Diarize ``path``: by channel when each participant has their own, else the pyannote pipeline."""
+    if recording.get("per_channel"):
+        from agentflow.speech.per_channel import diarize_channels  # no torch
+
+        labels = [session["host"]["name"], session["client"]["name"]]
+        return dict(diarize_channels(path, labels=labels).to_dict())
     import torch
 
     from agentflow.settings import get_settings
-    from agentflow.speech.diarize import diarize, diarize_channels  # heavy: on first job, not on import
+    from agentflow.speech.diarize import diarize  # heavy: on first job, not on import
 
     torch.set_num_threads(get_settings().diarize_threads)
-
-    if recording.get("per_channel"):
-        labels = [session["host"]["name"], session["client"]["name"]]
-        return dict(diarize_channels(path, labels=labels).to_dict())
     num = session.get("num_speakers")
     bounds = (session.get("min_speakers"), session.get("max_speakers"))
     if num is None and bounds == (None, None):

@@ -1,0 +1,43 @@
+"""The result of diarization, whichever way it was made (the pipeline or one speaker per channel).
+
+No heavy imports: the per-channel path, the stages and the tests use these types without torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One stretch of speech by one speaker, in seconds from the start of the recording."""
+
+    start: float
+    end: float
+    speaker: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise with times rounded to milliseconds."""
+        return {"start": round(self.start, 3), "end": round(self.end, 3), "speaker": self.speaker}
+
+
+@dataclass(frozen=True)
+class Diarization:
+    """The result of either mode: ``turns`` may overlap; ``exclusive`` has one speaker at a time."""
+
+    mode: str  # "pipeline" | "per_channel"
+    duration: float  # seconds
+    speakers: list[str]
+    turns: list[Turn] = field(default_factory=list)
+    exclusive: list[Turn] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``diarization.json`` document."""
+        return {
+            "mode": self.mode,
+            "duration": round(self.duration, 3),
+            "speakers": list(self.speakers),
+            "turns": [turn.to_dict() for turn in self.turns],
+            "exclusive": [turn.to_dict() for turn in self.exclusive],
+        }
