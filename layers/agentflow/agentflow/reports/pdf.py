@@ -306,7 +306,9 @@ def _transcript(
     return [
         Paragraph(
             f"<font name='{FONT_MONO}' size='8' color='#666666'>{clock(u.get('start'))}</font>"
-            f"&nbsp;&nbsp;<b>{_text(u.get('speaker') or '?')}</b>: {_text(u.get('text') or '')}",
+            f"&nbsp;&nbsp;<b>{_text(u.get('speaker') or '?')}</b>"
+            + (f" <font size='8' color='#666666'>({_text(u['role'])})</font>" if u.get("role") else "")
+            + f": {_text(u.get('text') or '')}",
             styles["utterance"],
         )
         for u in transcript
@@ -422,6 +424,16 @@ def render_pdf(
     ]
     if summary.get("open_questions"):
         story += [_section("Open questions", styles), *_bullets(summary["open_questions"], styles, starts)]
+    if summary.get("missing_audio"):
+        # Recordings built from the participants' own tracks say whose audio is missing, and when.
+        story += [
+            _section("Missing audio", styles),
+            *[
+                Paragraph(f"• {_text(m.get('note'))}", styles["body"])
+                for m in summary["missing_audio"]
+                if isinstance(m, Mapping)
+            ],
+        ]
     story += [
         _section("Speakers", styles),
         _speakers(summary, styles, transcript, width),

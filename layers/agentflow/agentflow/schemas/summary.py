@@ -27,6 +27,9 @@ class Utterance(_Strict):
     start: float = Field(..., ge=0)
     end: float = Field(..., ge=0)
     text: str
+    role: Literal["host", "client"] | None = Field(
+        default=None, description="the speaker's role, when known for certain (their own audio channel)"
+    )
 
 
 class KeyPoint(_Strict):
@@ -80,6 +83,17 @@ class SpeakerStats(_Strict):
     turns: int = Field(..., ge=0)
 
 
+class MissingAudio(_Strict):
+    """A span where a participant's own track has no audio (recordings built from tracks only)."""
+
+    name: str
+    role: Literal["host", "client"]
+    start: float = Field(..., ge=0, description="seconds from the start of the recording")
+    end: float = Field(..., ge=0)
+    reason: Literal["no_audio", "starts_late", "ends_early", "gap"]
+    note: str = Field(..., description="the same in words, for readers of the summary and the PDF")
+
+
 class NodeTiming(_Strict):
     """Wall time of one node execution (a node that ran twice, on a retry, appears twice)."""
 
@@ -110,6 +124,9 @@ class Summary(_Strict):
         default_factory=list, description="validation findings of the last attempt (empty when it passed)"
     )
     timings: list[NodeTiming] = Field(default_factory=list)
+    missing_audio: list[MissingAudio] = Field(
+        default_factory=list, description="whose audio is missing and for which span (per-participant tracks)"
+    )
 
     @model_validator(mode="after")
     def _grounded(self) -> Summary:

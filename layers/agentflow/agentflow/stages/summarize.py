@@ -23,6 +23,7 @@ from agentflow.errors import PermanentStageError, SigningError
 from agentflow.ids import now_iso
 from agentflow.schemas.messages import StageJob
 from agentflow.services import recordings as recs
+from agentflow.services.tracks import missing_audio_of
 from agentflow.stages.common import Stopwatch, artifact_key, get_json, open_job
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,9 @@ def speaker_turns(
             # Clipped to, and spanning, this channel's own speech (its per-channel turns).
             own = [t for t in diarization.get("turns", []) if t["speaker"] == name]
             utterances += [u.to_dict() for u in attribute(words, turn, names={name: name}, speech=own)]
+        roles = {host: "host", guest: "client"}
+        for utterance in utterances:  # known for certain: each has their own channel
+            utterance["role"] = roles[utterance["speaker"]]
         utterances.sort(key=lambda u: (u["start"], u["end"]))
         for number, utterance in enumerate(utterances, start=1):
             utterance["id"] = f"u{number}"
@@ -119,6 +123,7 @@ def summarize_recording(job: StageJob) -> None:
                 duration=float(transcript.get("duration") or recording.get("duration_seconds") or 0.0),
                 spec=_workflow_spec(table, session),
                 settings=settings,
+                missing_audio=missing_audio_of(recording),
             )
             # Stored as its RFC 8785 bytes: exactly what the document hash covers.
             s3.put_object(

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pydantic
 
 from agentflow.errors import PermanentStageError, ValidationError
-from agentflow.schemas.summary import SCHEMA_VERSION, NodeTiming, Summary, Utterance
+from agentflow.schemas.summary import SCHEMA_VERSION, MissingAudio, NodeTiming, Summary, Utterance
 from agentflow.settings import Settings, get_settings
 from agentflow.workflows.builder import WorkflowBuilder
 from agentflow.workflows.executor import ExecutionResult, WorkflowExecutor, context_from_settings
@@ -25,7 +25,7 @@ from agentflow.workflows.state import WorkflowContext
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-_UTTERANCE_KEYS = ("id", "speaker", "start", "end", "text")
+_UTTERANCE_KEYS = ("id", "speaker", "start", "end", "text", "role")
 
 
 def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
@@ -125,6 +125,7 @@ def run_summary(
     spec: Mapping[str, Any] | None = None,
     settings: Settings | None = None,
     context: WorkflowContext | None = None,
+    missing_audio: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Summarise a speaker-attributed transcript with a workflow; return the summary JSON.
 
@@ -136,6 +137,7 @@ def run_summary(
         spec: a stored tenant ``WorkflowSpec`` as a dict, or ``None`` for ``meeting-summary-v1``.
         settings: chooses the provider (``summary_provider``); default ``get_settings()``.
         context: the providers, overriding ``settings`` (tests inject fakes here).
+        missing_audio: ``MissingAudio`` dicts: spans of participants' tracks with no audio.
 
     Returns:
         ``Summary.model_dump(mode="json")`` (see ``agentflow.schemas.summary``).
@@ -149,8 +151,10 @@ def run_summary(
     ctx = context or context_from_settings(settings or get_settings())
     utts = _utterances(utterances)
     people = [Participant.model_validate(p) for p in participants]
+    gaps = [MissingAudio.model_validate(dict(m)) for m in missing_audio]
     if not utts:
-        return _empty_summary(workflow, people, language, duration, ctx).model_dump(mode="json")
+        empty = _empty_summary(workflow, people, language, duration, ctx)
+        return empty.model_copy(update={"missing_audio": gaps}).model_dump(mode="json")
     graph = WorkflowBuilder(workflow).build()
     result = _run_sync(
         WorkflowExecutor(graph, context=ctx).execute(
@@ -160,7 +164,7 @@ def run_summary(
     summary = build_summary(
         result, workflow=workflow, utterances=utts, participants=people, language=language, duration=duration
     )
-    return summary.model_dump(mode="json")
+    return summary.model_copy(update={"missing_audio": gaps}).model_dump(mode="json")
 
 
 def validate_summary(data: Mapping[str, Any]) -> Summary:
