@@ -33,6 +33,7 @@ from agentflow.speech import whisper
 from agentflow.speech.audio import SAMPLE_RATE, decode
 from agentflow.speech.transcribe import DECODE_OPTIONS, VAD_OPTIONS, transcribe
 from evaluation import normalize_words
+from evaluation import word_error_rate as wer
 from faster_whisper import BatchedInferencePipeline
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
@@ -123,16 +124,6 @@ def batched(model: Any, path: Path, batch_size: int) -> str:
     pipeline = BatchedInferencePipeline(model)
     segments, _ = pipeline.transcribe(str(path), batch_size=batch_size, **DECODE_OPTIONS)
     return " ".join(" ".join(w.word.strip() for w in s.words or ()) for s in segments)
-
-
-def wer(reference: list[str], hypothesis: list[str]) -> float:
-    """Word error rate: Levenshtein distance over words / reference length."""
-    row = list(range(len(hypothesis) + 1))
-    for i, ref in enumerate(reference, 1):
-        prev, row[0] = row[0], i
-        for j, hyp in enumerate(hypothesis, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ref != hyp))
-    return row[-1] / max(len(reference), 1)
 
 
 def main() -> None:
