@@ -46,7 +46,11 @@ def test_two_pages_join_relay_and_one_leaves(stack: LocalStack, call: CallSessio
         _send(client, {"action": "join"})
         joined_client = _next(client, "joined")
         # THEN each knows its role, its politeness and whether the other is there
-        assert (joined_host["role"], joined_host["polite"], joined_host["peer"]["connected"]) == ("host", False, False)
+        assert (joined_host["role"], joined_host["polite"], joined_host["peer"]["connected"]) == (
+            "host",
+            False,
+            False,
+        )
         assert (joined_client["role"], joined_client["polite"]) == ("client", True)
         assert joined_client["peer"] == {"role": "host", "name": "Dr. Ada Host", "connected": True}
         assert _next(host, "peer-joined")["peer"] == {"role": "client", "name": "Bob Client"}
@@ -63,7 +67,11 @@ def test_two_pages_join_relay_and_one_leaves(stack: LocalStack, call: CallSessio
         # WHEN the client's page closes
         client.close()
         # THEN the host is told the client left with its connection
-        assert _next(host, "peer-left") == {"type": "peer-left", "peer": {"role": "client"}, "reason": "disconnected"}
+        assert _next(host, "peer-left") == {
+            "type": "peer-left",
+            "peer": {"role": "client"},
+            "reason": "disconnected",
+        }
 
 
 def test_every_event_the_gateway_emits_parses_with_the_powertools_models(
@@ -73,7 +81,12 @@ def test_every_event_the_gateway_emits_parses_with_the_powertools_models(
     assert stack.gateway is not None
     stack.gateway.events.clear()
     with _open(stack, call.host_token) as host:
-        for frame in ({"action": "join"}, {"action": "ping", "id": 1, "t0": 1}, {"action": "leave"}, {"action": "x"}):
+        for frame in (
+            {"action": "join"},
+            {"action": "ping", "id": 1, "t0": 1},
+            {"action": "leave"},
+            {"action": "x"},
+        ):
             _send(host, frame)
         host.send("not json")
         _next(host, "error")  # unknown action

@@ -527,9 +527,9 @@ class WebSocketGateway:
         if request.method == "GET":
             return JSONResponse(
                 {
-                    "ConnectedAt": _iso(conn.src.connected_at_ms),
-                    "Identity": {"SourceIp": conn.src.source_ip, "UserAgent": conn.src.user_agent or ""},
-                    "LastActiveAt": _iso(conn.last_active_ms),
+                    "connectedAt": _iso(conn.src.connected_at_ms),
+                    "identity": {"sourceIp": conn.src.source_ip, "userAgent": conn.src.user_agent or ""},
+                    "lastActiveAt": _iso(conn.last_active_ms),
                 }
             )
         if request.method == "DELETE":

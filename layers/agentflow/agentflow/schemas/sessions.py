@@ -97,6 +97,9 @@ class SessionResponse(BaseModel):
     updated_at: datetime
     ended_at: datetime | None = None
     recordings: list[RecordingSummary] = Field(default_factory=list)
+    signaling_url: str | None = Field(
+        default=None, description="The call's WebSocket URL (docs/CALL.md): connect with ?token=<join token>."
+    )
 
 
 class CreateSessionResponse(SessionResponse):
