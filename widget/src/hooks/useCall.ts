@@ -212,6 +212,8 @@ export function useCall({ api, sessionId, token, role, view }: SessionContext): 
     setBusy(true);
     setAlert("");
     setReason("");
+    // The ICE servers are fetched while the camera and microphone open (they do not depend on each other).
+    const ice = loadIceServers();
     try {
       await startCall();
     } catch (error) {
@@ -227,7 +229,7 @@ export function useCall({ api, sessionId, token, role, view }: SessionContext): 
       );
       return;
     }
-    await loadIceServers();
+    await ice;
     sessionStorage.setItem(inCallKey, "joined");
     setPhase("in-call");
     setSocketUrl(`${signalingUrl}${signalingUrl.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`);

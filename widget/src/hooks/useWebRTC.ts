@@ -69,6 +69,10 @@ interface Negotiation {
   settingRemoteAnswer: boolean;
   restartTimer: number;
   senders: Map<MediaStreamTrack, RTCRtpSender>;
+  /** Candidates that arrived before the description they belong to (see handleSignal). */
+  pendingCandidates: RTCIceCandidateInit[];
+  /** Signals are applied one at a time, in arrival order. */
+  queue: Promise<void>;
 }
 
 export function useWebRTC({ iceServers, sendSignal }: WebRTCOptions): WebRTC {
@@ -129,6 +133,8 @@ export function useWebRTC({ iceServers, sendSignal }: WebRTCOptions): WebRTC {
         settingRemoteAnswer: false,
         restartTimer: 0,
         senders: new Map(),
+        pendingCandidates: [],
+        queue: Promise.resolve(),
       };
       negRef.current = neg;
       const current = (): boolean => negRef.current === neg;
@@ -176,41 +182,64 @@ export function useWebRTC({ iceServers, sendSignal }: WebRTCOptions): WebRTC {
     [disconnect, applySenders, send],
   );
 
+  /** Add the candidates that waited for a remote description; the ones that still do not fit are dropped. */
+  const drainCandidates = async (neg: Negotiation): Promise<void> => {
+    const waiting = neg.pendingCandidates.splice(0);
+    for (const candidate of waiting) {
+      await neg.pc.addIceCandidate(candidate).catch(() => undefined);
+    }
+  };
+
+  const applySignal = async (neg: Negotiation, data: SignalData): Promise<void> => {
+    const { pc } = neg;
+    try {
+      if ("description" in data) {
+        const description = data.description;
+        const readyForOffer = !neg.makingOffer && (pc.signalingState === "stable" || neg.settingRemoteAnswer);
+        const offerCollision = description.type === "offer" && !readyForOffer;
+        neg.ignoreOffer = !neg.polite && offerCollision;
+        if (neg.ignoreOffer) return;
+        neg.settingRemoteAnswer = description.type === "answer";
+        await pc.setRemoteDescription(description); // a polite side's own offer rolls back implicitly
+        neg.settingRemoteAnswer = false;
+        await drainCandidates(neg);
+        if (description.type === "offer") {
+          await pc.setLocalDescription();
+          if (negRef.current === neg && pc.localDescription) send({ description: pc.localDescription.toJSON() });
+        }
+      } else if ("candidate" in data && data.candidate) {
+        // In AWS, API Gateway may run two frames of one connection concurrently, so a candidate can
+        // overtake its offer (or an ICE restart's new offer): keep it until a description fits.
+        if (!pc.remoteDescription) {
+          neg.pendingCandidates.push(data.candidate);
+          return;
+        }
+        try {
+          await pc.addIceCandidate(data.candidate);
+        } catch (error) {
+          if (neg.ignoreOffer) return; // candidates of an ignored offer are expected to fail
+          neg.pendingCandidates.push(data.candidate); // maybe of a description still on its way
+        }
+      }
+    } catch (error) {
+      // A late answer of a connection that was reset meanwhile lands here; the negotiation that
+      // replaced it goes on.
+      neg.settingRemoteAnswer = false;
+      console.warn("call: signal not applied", error);
+    }
+  };
+
   const handleSignal = useCallback(
-    async (data: SignalData): Promise<void> => {
+    (data: SignalData): Promise<void> => {
       if (!negRef.current) connect(politeRef.current);
       const neg = negRef.current as Negotiation | null;
-      if (!neg) return;
-      const { pc } = neg;
-      try {
-        if ("description" in data) {
-          const description = data.description;
-          const readyForOffer =
-            !neg.makingOffer && (pc.signalingState === "stable" || neg.settingRemoteAnswer);
-          const offerCollision = description.type === "offer" && !readyForOffer;
-          neg.ignoreOffer = !neg.polite && offerCollision;
-          if (neg.ignoreOffer) return;
-          neg.settingRemoteAnswer = description.type === "answer";
-          await pc.setRemoteDescription(description); // a polite side's own offer rolls back implicitly
-          neg.settingRemoteAnswer = false;
-          if (description.type === "offer") {
-            await pc.setLocalDescription();
-            if (negRef.current === neg && pc.localDescription) send({ description: pc.localDescription.toJSON() });
-          }
-        } else if ("candidate" in data && data.candidate) {
-          try {
-            await pc.addIceCandidate(data.candidate);
-          } catch (error) {
-            if (!neg.ignoreOffer) throw error; // candidates of an ignored offer are expected to fail
-          }
-        }
-      } catch (error) {
-        // A late answer or candidate of a connection that was reset meanwhile lands here; the
-        // negotiation that replaced it goes on.
-        neg.settingRemoteAnswer = false;
-        console.warn("call: signal not applied", error);
-      }
+      if (!neg) return Promise.resolve();
+      // One at a time: perfect negotiation reads the signaling state when a description arrives.
+      neg.queue = neg.queue.then(() => applySignal(neg, data));
+      return neg.queue;
     },
+    // applySignal reads only refs and the stable `send`.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
     [connect, send],
   );
 
