@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from agentflow.aws import records
 from agentflow.services import recordings as recs
@@ -21,14 +21,28 @@ from agentflow.settings import Settings
 log = logging.getLogger(__name__)
 
 
+class Emit(Protocol):
+    """``emit``"""
+
+    def __call__(
+        self, session: dict[str, Any], event_type: str, data: dict[str, Any], *, event_key: str
+    ) -> str: ...
+
+
+class Fail(Protocol):
+    """Mark FAILED and emit ``summary.failed`` once; False if the recording had already ended."""
+
+    def __call__(self, recording: dict[str, Any], *, stage: str, reason: str) -> bool: ...
+
+
 @dataclass(frozen=True)
 class PipelineService:
     """Operations that move recordings through the pipeline."""
 
     maybe_start: Callable[[dict[str, Any], dict[str, Any]], bool]
     session_ended: Callable[[dict[str, Any]], None]
-    emit: Callable[..., str]
-    fail: Callable[..., bool]
+    emit: Emit
+    fail: Fail
     get_session_any: Callable[[str, str], dict[str, Any] | None]
 
 

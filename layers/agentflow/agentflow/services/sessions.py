@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
@@ -25,15 +25,48 @@ def session_key(tenant_id: str, session_id: str) -> tuple[str, str]:
     return keys.tenant_pk(tenant_id), keys.session(session_id)
 
 
+class CreateSession(Protocol):
+    """Create a session; return ``(session, created)`` — ``created`` is False on an idempotent replay."""
+
+    def __call__(
+        self, request: CreateSessionRequest, tenant_id: str, *, actor: str, idempotency_key: str | None = ...
+    ) -> tuple[dict[str, Any], bool]: ...
+
+
+class ListSessions(Protocol):
+    """A page of live sessions, newest first, optionally of one status."""
+
+    def __call__(
+        self,
+        tenant_id: str,
+        *,
+        limit: int = ...,
+        cursor: dict[str, Any] | None = ...,
+        status: str | None = ...,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+
+
+class EndSession(Protocol):
+    """Mark a session ended (idempotent: ending an ended session returns it unchanged)."""
+
+    def __call__(self, session_id: str, tenant_id: str, *, actor: str) -> dict[str, Any]: ...
+
+
+class DeleteSession(Protocol):
+    """Soft-delete a session: it disappears from the API and stays in the table."""
+
+    def __call__(self, session_id: str, tenant_id: str, *, actor: str) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class SessionService:
     """Operations on one tenant's sessions."""
 
-    create_session: Callable[..., tuple[dict[str, Any], bool]]
+    create_session: CreateSession
     get_session: Callable[[str, str], dict[str, Any]]
-    list_sessions: Callable[..., tuple[list[dict[str, Any]], dict[str, Any] | None]]
-    end_session: Callable[..., dict[str, Any]]
-    delete_session: Callable[..., dict[str, Any]]
+    list_sessions: ListSessions
+    end_session: EndSession
+    delete_session: DeleteSession
 
 
 def create_session_service(table: Any, *, idempotency_ttl_seconds: int = 24 * 3600) -> SessionService:

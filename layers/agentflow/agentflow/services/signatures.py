@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
@@ -173,13 +173,34 @@ class Rotation:
     kms_key_id: str
 
 
+class Sign(Protocol):
+    """Sign the manifest of a rendered summary with KMS and store the signature record."""
+
+    def __call__(
+        self,
+        *,
+        block: SignatureBlock,
+        summary: Mapping[str, Any],
+        pdf_sha256: str,
+        summary_id: str,
+        session_id: str,
+        tenant_id: str,
+    ) -> dict[str, Any]: ...
+
+
+class Rotate(Protocol):
+    """Create a new RSA_2048 key, point the alias at it and publish its public key."""
+
+    def __call__(self, *, description: str = ...) -> Rotation: ...
+
+
 @dataclass(frozen=True)
 class SigningService:
     """Operations of the signing area; see ``create_signing_service``."""
 
     prepare: Callable[[Mapping[str, Any]], SignatureBlock]
-    sign: Callable[..., dict[str, Any]]
-    rotate: Callable[..., Rotation]
+    sign: Sign
+    rotate: Rotate
 
 
 def create_signing_service(

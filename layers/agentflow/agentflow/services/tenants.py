@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from agentflow.aws import keys, records
 from agentflow.errors import NotFoundError, UnauthorizedError
@@ -37,14 +37,32 @@ class NewTenant:
     webhook_secret: str
 
 
+class CreateTenant(Protocol):
+    """Create a tenant with one API key and a webhook signing secret."""
+
+    def __call__(self, name: str, *, actor: str = ...) -> NewTenant: ...
+
+
+class IssueKey(Protocol):
+    """Create an API key for a tenant; return ``(key_id, key)``."""
+
+    def __call__(self, tenant_id: str, *, actor: str) -> tuple[str, str]: ...
+
+
+class RevokeKey(Protocol):
+    """Revoke one of a tenant's keys (the record stays, marked REVOKED)."""
+
+    def __call__(self, tenant_id: str, key_id: str, *, actor: str = ...) -> None: ...
+
+
 @dataclass(frozen=True)
 class TenantService:
     """Operations on tenants and API keys."""
 
-    create_tenant: Callable[..., NewTenant]
-    issue_key: Callable[..., tuple[str, str]]
+    create_tenant: CreateTenant
+    issue_key: IssueKey
     authenticate: Callable[[str], dict[str, Any]]
-    revoke_key: Callable[..., None]
+    revoke_key: RevokeKey
     get_tenant: Callable[[str], dict[str, Any]]
 
 

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
@@ -185,23 +185,81 @@ class RotatedSecret:
     previous_secret_valid_until: str
 
 
+class ListDeliveries(Protocol):
+    """A session's deliveries, oldest first; ``NotFoundError`` if the tenant has no such session."""
+
+    def __call__(self, tenant_id: str, session_id: str, *, limit: int = ...) -> list[dict[str, Any]]: ...
+
+
+class Claim(Protocol):
+    """Take attempt ``attempt``; return the claimed delivery, or ``None`` if another worker has it."""
+
+    def __call__(
+        self, delivery: dict[str, Any], attempt: int, *, lease_seconds: float
+    ) -> dict[str, Any] | None: ...
+
+
+class Finish(Protocol):
+    """Record the claimed attempt and the delivery's new status; ``None`` if the claim was lost."""
+
+    def __call__(
+        self,
+        claimed: dict[str, Any],
+        attempt_record: dict[str, Any],
+        *,
+        status: str,
+        next_attempt_at: str | None = ...,
+        failure_reason: str | None = ...,
+    ) -> dict[str, Any] | None: ...
+
+
+class Enqueue(Protocol):
+    """Queue attempt ``attempt`` of a delivery, visible after ``delay_seconds`` (at most one hop)."""
+
+    def __call__(self, delivery: dict[str, Any], attempt: int, *, delay_seconds: float) -> None: ...
+
+
+class Redeliver(Protocol):
+    """Start a new round of attempts for a finished delivery (FAILED or DELIVERED)."""
+
+    def __call__(self, tenant_id: str, delivery_id: str, *, actor: str) -> dict[str, Any]: ...
+
+
+class DisableEndpoint(Protocol):
+    """Stop delivering to ``url`` (the record stays, marked DISABLED)."""
+
+    def __call__(self, tenant_id: str, url: str, *, reason: str, actor: str = ...) -> None: ...
+
+
+class EnableEndpoint(Protocol):
+    """Deliver to ``url`` again (a no-op when it was never disabled)."""
+
+    def __call__(self, tenant_id: str, url: str, *, actor: str) -> None: ...
+
+
+class RotateSecret(Protocol):
+    """Make a new signing secret; the current one keeps signing too for the grace period."""
+
+    def __call__(self, tenant_id: str, *, actor: str) -> RotatedSecret: ...
+
+
 @dataclass(frozen=True)
 class WebhookService:
     """Operations on a tenant's webhook deliveries, endpoints and signing secrets."""
 
     get_delivery: Callable[[str, str], dict[str, Any]]
     find_delivery: Callable[[str, str], dict[str, Any] | None]
-    list_deliveries: Callable[..., list[dict[str, Any]]]
+    list_deliveries: ListDeliveries
     event_body: Callable[[str, str], str]
-    claim: Callable[..., dict[str, Any] | None]
-    finish: Callable[..., dict[str, Any] | None]
-    enqueue: Callable[..., None]
-    redeliver: Callable[..., dict[str, Any]]
+    claim: Claim
+    finish: Finish
+    enqueue: Enqueue
+    redeliver: Redeliver
     endpoint_disabled: Callable[[str, str], bool]
-    disable_endpoint: Callable[..., None]
-    enable_endpoint: Callable[..., None]
+    disable_endpoint: DisableEndpoint
+    enable_endpoint: EnableEndpoint
     signing_secrets: Callable[[str], list[str]]
-    rotate_secret: Callable[..., RotatedSecret]
+    rotate_secret: RotateSecret
 
 
 def create_webhook_service(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from agentflow.aws import keys, records
 from agentflow.errors import NotFoundError
@@ -30,14 +30,34 @@ def _view(item: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
+class CreateWorkflow(Protocol):
+    """Validate ``spec`` and store it under a new workflow id."""
+
+    def __call__(self, spec: dict[str, Any], tenant_id: str, *, actor: str) -> dict[str, Any]: ...
+
+
+class ListWorkflows(Protocol):
+    """The tenant's live workflows, newest first, and the key to continue from."""
+
+    def __call__(
+        self, tenant_id: str, *, limit: int = ..., cursor: dict[str, Any] | None = ...
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+
+
+class DeleteWorkflow(Protocol):
+    """Soft-delete: the item stays, marked DELETED with ``deleted_at``/``deleted_by``."""
+
+    def __call__(self, workflow_id: str, tenant_id: str, *, actor: str) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class WorkflowService:
     """Operations on one tenant's workflows."""
 
-    create_workflow: Callable[..., dict[str, Any]]
+    create_workflow: CreateWorkflow
     get_workflow: Callable[[str, str], dict[str, Any]]
-    list_workflows: Callable[..., tuple[list[dict[str, Any]], dict[str, Any] | None]]
-    delete_workflow: Callable[..., dict[str, Any]]
+    list_workflows: ListWorkflows
+    delete_workflow: DeleteWorkflow
 
 
 def create_workflow_service(table: Any) -> WorkflowService:
