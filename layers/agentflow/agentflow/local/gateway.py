@@ -47,6 +47,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from agentflow.local.ports import free_port
 from agentflow.local.runner import Handler, LambdaContext, load_handler
 from agentflow.local.template import FunctionSpec, Template
 
@@ -334,8 +335,6 @@ class WebSocketGateway:
     def start(self) -> WebSocketGateway:
         """Serve in a background thread; return once the socket listens."""
         if not self.port:
-            from agentflow.local.stack import free_port
-
             self.port = free_port()
         app = Starlette(
             routes=[

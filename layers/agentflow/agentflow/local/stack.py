@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 import time
 import uuid
@@ -18,6 +17,7 @@ from typing import Any
 
 from agentflow.aws import clients
 from agentflow.local.gateway import GatewayLimits, WebSocketGateway, new_api_id, websocket_apis
+from agentflow.local.ports import free_port as free_port  # re-exported: benchmarks use it
 from agentflow.local.provision import Stack, provision
 from agentflow.local.runner import STACK_ENV, Handler, Poller, RunnerOptions, stack_to_json, start_pollers
 from agentflow.local.template import Template, load_template
@@ -30,14 +30,6 @@ LOCAL_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
