@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
+import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 from agentflow.aws.clients import table
 from agentflow.local.stack import LocalStack
 from agentflow.services.tenants import create_tenant_service
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "widget"
@@ -28,6 +31,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+VOICE_SECONDS = 60  # longer than a call test; %noloop then plays silence
+CALL_STATS = "() => window.AgentFlowWidget.call.stats()"
 ALLOW_MEDIA = "--use-fake-ui-for-media-stream"  # answers every camera/microphone prompt with "allow"
 DENY_MEDIA = "--use-fake-ui-for-media-stream=deny"  # … with "deny"
 
@@ -96,3 +101,38 @@ def screenshot(page: Page, name: str) -> None:
     """Save the widget as docs/widget/<name>.png (shown in the README and docs/WIDGET.md)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.locator("main").screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")
+
+
+def voice(source: Path, channel: int, out: Path, seconds: float = VOICE_SECONDS) -> Path:
+    """One channel of ``source``, looped to ``seconds``, as a mono 16-bit PCM WAV (Chromium's format)."""
+    with wave.open(str(source)) as wav:
+        rate, channels = wav.getframerate(), wav.getnchannels()
+        assert wav.getsampwidth() == 2
+        frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, channels)
+    mono = frames[:, channel]
+    needed = int(seconds * rate)
+    looped = np.tile(mono, math.ceil(needed / len(mono)))[:needed]
+    with wave.open(str(out), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(looped.astype("<i2").tobytes())
+    return out
+
+
+def stats(page: Page) -> dict[str, Any]:
+    """The page's call stats (``window.AgentFlowWidget.call.stats()``: getStats() summed by kind)."""
+    value: dict[str, Any] = page.evaluate(CALL_STATS)
+    return value
+
+
+def growth(page: Page, key: str, seconds: float = 2.0) -> float:
+    """How much ``key`` of the page's call stats grows in ``seconds``."""
+    before = stats(page)[key]
+    time.sleep(seconds)
+    return float(stats(page)[key] - before)
+
+
+def console_logger(role: str, logs: list[str]) -> Callable[[ConsoleMessage], None]:
+    """Keep a page's console lines (printed when a call test fails)."""
+    return lambda message: logs.append(f"{role} {message.type}: {message.text}")

@@ -8,56 +8,30 @@ signaling handler with API Gateway's events. On loopback, host candidates connec
 
 from __future__ import annotations
 
-import math
 import re
 import time
-import wave
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
 from agentflow.local.stack import LocalStack
 from agentflow.services import join_tokens
 from agentflow.settings import get_settings
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect
+from playwright.sync_api import Browser, Page, Playwright, expect
 
-from .support import DENY_MEDIA, Tenant, launch, new_tenant, screenshot, wait_until
+from .support import (
+    DENY_MEDIA,
+    Tenant,
+    console_logger,
+    growth,
+    launch,
+    new_tenant,
+    screenshot,
+    stats,
+    wait_until,
+)
 
-VOICE_SECONDS = 60  # longer than the test; %noloop then plays silence
 CONNECT_MS = 30_000  # both pages to `connected` (about 1 s on loopback; generous on a busy machine)
-STATS = "() => window.AgentFlowWidget.call.stats()"
 TOKEN_SECONDS = 4
-
-
-def voice(source: Path, channel: int, out: Path, seconds: float = VOICE_SECONDS) -> Path:
-    """One channel of ``source``, looped to ``seconds``, as a mono 16-bit PCM WAV (Chromium's format)."""
-    with wave.open(str(source)) as wav:
-        rate, channels = wav.getframerate(), wav.getnchannels()
-        assert wav.getsampwidth() == 2
-        frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, channels)
-    mono = frames[:, channel]
-    needed = int(seconds * rate)
-    looped = np.tile(mono, math.ceil(needed / len(mono)))[:needed]
-    with wave.open(str(out), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(looped.astype("<i2").tobytes())
-    return out
-
-
-def stats(page: Page) -> dict[str, Any]:
-    value: dict[str, Any] = page.evaluate(STATS)
-    return value
-
-
-def growth(page: Page, key: str, seconds: float = 2.0) -> float:
-    """How much ``key`` of the page's call stats grows in ``seconds``."""
-    before = stats(page)[key]
-    time.sleep(seconds)
-    return float(stats(page)[key] - before)
 
 
 def remote_video_plays(page: Page) -> Callable[[], bool]:
@@ -67,24 +41,6 @@ def remote_video_plays(page: Page) -> Callable[[], bool]:
 
 def sound_arrives(page: Page) -> Callable[[], bool]:
     return lambda: bool(stats(page)["inboundAudioEnergy"] > 0)
-
-
-def console_logger(role: str, logs: list[str]) -> Callable[[ConsoleMessage], None]:
-    return lambda message: logs.append(f"{role} {message.type}: {message.text}")
-
-
-@pytest.fixture
-def browsers(playwright: Playwright, data_dir: Path, tmp_path: Path) -> Iterator[tuple[Browser, Browser]]:
-    source = data_dir / "stereo_diarization.wav"
-    host = launch(playwright, fake_audio=voice(source, 0, tmp_path / "host.wav"))
-    try:
-        client = launch(playwright, fake_audio=voice(source, 1, tmp_path / "client.wav"))
-        try:
-            yield host, client
-        finally:
-            client.close()
-    finally:
-        host.close()
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,8 @@ export interface WidgetHandle {
   call: {
     readonly state: Call["state"];
     stats(): Promise<CallStats>;
+    /** Restart ICE now (the page does it by itself when the connection fails or stays disconnected). */
+    restartIce(): void;
   };
 }
 
@@ -79,6 +81,7 @@ function Widget({ context }: { context: SessionContext }) {
           return latest.current.call.state;
         },
         stats: () => latest.current.call.stats(),
+        restartIce: () => latest.current.call.rtc.restartIce(),
       },
     };
     window.AgentFlowWidget = handle;

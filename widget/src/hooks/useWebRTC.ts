@@ -31,6 +31,8 @@ export interface CallStats {
   /** the selected candidate pair's local and remote candidate types, e.g. "host" */
   candidateTypes: string[];
   roundTripSeconds: number | null;
+  /** The ICE username fragment of the local description (an ICE restart changes it). */
+  localIceUfrag: string | null;
   /** How many peer connections this page has made since it loaded (each join or peer-joined makes one). */
   peerConnections: number;
 }
@@ -59,6 +61,8 @@ export interface WebRTC {
   toggleMute: () => void;
   toggleCamera: () => void;
   stats: () => Promise<CallStats>;
+  /** Restart ICE on the current connection (what a failed or disconnected connection does itself). */
+  restartIce: () => void;
 }
 
 interface Negotiation {
@@ -286,6 +290,7 @@ export function useWebRTC({ iceServers, sendSignal }: WebRTCOptions): WebRTC {
       candidateTypes: [],
       roundTripSeconds: null,
       peerConnections: created.current,
+      localIceUfrag: /a=ice-ufrag:(\S+)/.exec(negRef.current?.pc.localDescription?.sdp ?? "")?.[1] ?? null,
     };
     const pc = negRef.current?.pc;
     if (!pc) return result;
@@ -319,6 +324,10 @@ export function useWebRTC({ iceServers, sendSignal }: WebRTCOptions): WebRTC {
     return result;
   }, []);
 
+  const restartIce = useCallback((): void => {
+    negRef.current?.pc.restartIce();
+  }, []);
+
   // Leaving the page (or unmounting) closes the connection and stops the devices.
   useEffect(() => endCall, [endCall]);
 
@@ -336,5 +345,6 @@ export function useWebRTC({ iceServers, sendSignal }: WebRTCOptions): WebRTC {
     toggleMute,
     toggleCamera,
     stats,
+    restartIce,
   };
 }
