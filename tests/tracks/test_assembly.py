@@ -138,3 +138,27 @@ def test_a_track_that_never_completes_is_waited_for_then_built_as_ending_early(
     # and a late job after the build changes nothing
     assemble_session(_job(call, "ended"))
     assert _record(stack, call) == record
+
+
+def test_video_tracks_stay_in_the_bucket_beside_the_audio(
+    stack: LocalStack, call: Call, data_dir: Path
+) -> None:
+    # GIVEN a host who recorded their camera too (a video track of two parts) besides both audio tracks
+    stereo = decode(data_dir / "stereo_diarization.wav", mono=False)
+    camera = call.host.open_track(kind="video", content_type="video/webm;codecs=vp8,opus").json()["track_id"]
+    call.host.upload(camera, {1: b"\x1a\x45\xdf\xa3 video 1", 2: b"video 2"})
+    assert call.host.complete(camera, 2).status_code == 200
+    delay = int(CLIENT_DELAY * SAMPLE_RATE)
+    _send(call, host_chunks=track_chunks(stereo[0]), client_chunks=track_chunks(stereo[1, delay:]))
+    # WHEN the session ends and the recording is built
+    call.api.expect(200, "POST", f"/v1/sessions/{call.session_id}/end")
+    assemble_session(_job(call, "ended"))
+    # THEN the recording lists the video track where it lies, and its parts are still there
+    record = _record(stack, call)
+    assert record is not None
+    [video] = record["video_tracks"]
+    assert (video["track_id"], video["role"], video["status"]) == (camera, "host", "COMPLETED")
+    listed = client("s3").list_objects_v2(Bucket=stack.ref("RecordingsBucket"), Prefix=video["prefix"])
+    assert [o["Key"].rsplit("/", 1)[1] for o in listed["Contents"]] == ["000001.webm", "000002.webm"]
+    # and only the two audio tracks made the channels
+    assert sorted(t["role"] for t in record["tracks"]) == ["client", "host"]
