@@ -7,39 +7,62 @@ moto server, or by the user to a LocalStack); in AWS it is unset and the real en
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 from botocore.config import Config
 
+if TYPE_CHECKING:  # the stubs are a dev dependency (requirements.txt), not in the Lambda layer
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_kms.client import KMSClient
+    from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_sqs.client import SQSClient
+
 _CONFIG = Config(retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=5, read_timeout=60)
 
 
-@cache
+@overload
+def client(service: Literal["s3"]) -> S3Client: ...
+@overload
+def client(service: Literal["sqs"]) -> SQSClient: ...
+@overload
+def client(service: Literal["kms"]) -> KMSClient: ...
+@overload
+def client(service: str) -> Any: ...
 def client(service: str) -> Any:
-    """Return the process-wide boto3 client for ``service`` (``"s3"``, ``"sqs"``, ``"kms"``, …)."""
+    """Return the process-wide boto3 client for ``service`` (``"s3"``, ``"sqs"``, ``"kms"``, …).
+
+    Typed (mypy-boto3) for the services the code base uses most.
+    """
+    return _client(service)
+
+
+@cache
+def _client(service: str) -> Any:
     return boto3.session.Session().client(service, config=_CONFIG)
 
 
 @cache
-def presigner() -> Any:
+def presigner() -> S3Client:
     """The S3 client that signs presigned URLs: always SigV4, so the headers it is given are signed.
 
     The default signer of some regions is SigV2, which drops ``Content-Length`` and ``If-None-Match``
     from the signature (checked with botocore 1.44): a part URL must bind both.
     """
     config = _CONFIG.merge(Config(signature_version="s3v4"))
-    return boto3.session.Session().client("s3", config=config)
+    s3: S3Client = boto3.session.Session().client("s3", config=config)
+    return s3
 
 
 @cache
-def table(name: str) -> Any:
+def table(name: str) -> Table:
     """Return the process-wide DynamoDB ``Table`` resource for ``name``."""
-    return boto3.session.Session().resource("dynamodb", config=_CONFIG).Table(name)
+    resource: Table = boto3.session.Session().resource("dynamodb", config=_CONFIG).Table(name)
+    return resource
 
 
 def reset() -> None:
     """Forget cached clients (after the endpoint or credentials change, e.g. a new local stack)."""
-    client.cache_clear()
+    _client.cache_clear()
     presigner.cache_clear()
     table.cache_clear()

@@ -92,7 +92,7 @@ def provision(template: Template, *, stack_name: str, region: str, parameters: d
 
 
 def _queues(template: Template, stack: Stack) -> None:
-    sqs = client("sqs")
+    sqs: Any = client("sqs")  # fed CloudFormation dicts: untyped on purpose
     # Dead-letter queues first: a queue's redrive policy needs its DLQ's ARN.
     ordered = sorted(template.queues.values(), key=lambda q: q.dlq is not None)
     for spec in ordered:
@@ -117,7 +117,7 @@ def _queues(template: Template, stack: Stack) -> None:
 
 
 def _queue_policies(template: Template, stack: Stack) -> None:
-    sqs = client("sqs")
+    sqs: Any = client("sqs")  # fed CloudFormation dicts: untyped on purpose
     for res in template.of_type("AWS::SQS::QueuePolicy").values():
         props = stack.resolve(res["Properties"])
         for url in props["Queues"]:
@@ -180,7 +180,7 @@ def _secret(template: Template, stack: Stack) -> None:
 
 
 def _bucket(template: Template, stack: Stack) -> None:
-    s3 = client("s3")
+    s3: Any = client("s3")  # fed CloudFormation dicts: untyped on purpose
     for logical_id, res in template.of_type("AWS::S3::Bucket").items():
         props = stack.resolve(res["Properties"])
         name = props["BucketName"]
