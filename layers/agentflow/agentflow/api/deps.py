@@ -7,7 +7,7 @@ functions with ``app.dependency_overrides`` rather than patching.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,14 +18,19 @@ from agentflow.services import join_tokens
 from agentflow.services.tenants import create_tenant_service
 from agentflow.settings import Settings, get_settings
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+else:
+    Table = Any  # the stubs are a dev dependency; FastAPI reads this annotation at run time
 
-def get_table(settings: Annotated[Settings, Depends(get_settings)]) -> Any:
+
+def get_table(settings: Annotated[Settings, Depends(get_settings)]) -> Table:
     """The DynamoDB table resource."""
     return table(settings.table_name)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-TableDep = Annotated[Any, Depends(get_table)]
+TableDep = Annotated[Table, Depends(get_table)]
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,7 @@ def _credential(bearer: HTTPAuthorizationCredentials | None) -> str:
     return credential
 
 
-def _key_principal(credential: str, table: Any) -> Principal:
+def _key_principal(credential: str, table: Table) -> Principal:
     tenant = create_tenant_service(table).authenticate(credential)
     return Principal(tenant_id=tenant["tenant_id"], kind="api_key", actor=f"key:{tenant['key_id']}")
 

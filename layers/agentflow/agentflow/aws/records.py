@@ -6,13 +6,16 @@ Services build on these few functions; nothing else in the code base writes raw 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from agentflow.aws.keys import tenant_pk as tenant_pk  # re-exported: callers predate keys.py
 from agentflow.ids import now_iso
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 DELETED = "DELETED"
 
@@ -22,7 +25,7 @@ def is_conditional_failure(exc: ClientError) -> bool:
     return bool(exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
-def put_new(table: Any, item: dict[str, Any], *, actor: str) -> dict[str, Any]:
+def put_new(table: Table, item: dict[str, Any], *, actor: str) -> dict[str, Any]:
     """Insert ``item`` with audit fields; raise ``ClientError`` (conditional) if the key exists."""
     now = now_iso()
     full = {"created_at": now, "updated_at": now, "created_by": actor, "updated_by": actor, **item}
@@ -30,7 +33,7 @@ def put_new(table: Any, item: dict[str, Any], *, actor: str) -> dict[str, Any]:
     return full
 
 
-def get_live(table: Any, pk: str, sk: str) -> dict[str, Any] | None:
+def get_live(table: Table, pk: str, sk: str) -> dict[str, Any] | None:
     """Return the item, or ``None`` when it is absent or soft-deleted."""
     item: dict[str, Any] | None = table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
     if item is None or item.get("status") == DELETED:
@@ -39,7 +42,7 @@ def get_live(table: Any, pk: str, sk: str) -> dict[str, Any] | None:
 
 
 def update(
-    table: Any,
+    table: Table,
     pk: str,
     sk: str,
     *,
@@ -70,7 +73,7 @@ def update(
     return result
 
 
-def soft_delete(table: Any, pk: str, sk: str, *, actor: str) -> dict[str, Any]:
+def soft_delete(table: Table, pk: str, sk: str, *, actor: str) -> dict[str, Any]:
     """Mark the item DELETED with ``deleted_at``/``deleted_by``; it stays in the table."""
     now = now_iso()
     return update(
@@ -79,7 +82,7 @@ def soft_delete(table: Any, pk: str, sk: str, *, actor: str) -> dict[str, Any]:
 
 
 def query_live(
-    table: Any,
+    table: Table,
     pk: str,
     *,
     sk_prefix: str,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agentflow.aws import records
 from agentflow.services import recordings as recs
@@ -17,6 +17,9 @@ from agentflow.services.sessions import session_key
 from agentflow.services.tracks import schedule_on_end
 from agentflow.services.webhooks import emit_event
 from agentflow.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +49,7 @@ class PipelineService:
     get_session_any: Callable[[str, str], dict[str, Any] | None]
 
 
-def create_pipeline_service(table: Any, settings: Settings) -> PipelineService:
+def create_pipeline_service(table: Table, settings: Settings) -> PipelineService:
     """Build the pipeline operations over ``table`` with the queue URLs from ``settings``."""
 
     def emit(session: dict[str, Any], event_type: str, data: dict[str, Any], *, event_key: str) -> str:

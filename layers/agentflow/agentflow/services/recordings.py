@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
@@ -22,6 +22,9 @@ from agentflow.aws.clients import client
 from agentflow.errors import NotFoundError, ValidationError
 from agentflow.ids import new_id, now_iso, utcnow
 from agentflow.schemas.messages import Stage, StageJob
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 ANALYSIS_STAGES = ("transcribe", "diarize")
 ALLOWED_VIDEO_TYPES = frozenset({"video/webm", "video/mp4", "video/quicktime"})
@@ -63,7 +66,7 @@ def parse_upload_key(key: str) -> UploadKey | None:
 
 
 def create_upload(
-    table: Any,
+    table: Table,
     *,
     bucket: str,
     session: dict[str, Any],
@@ -116,7 +119,7 @@ def create_upload(
     return recording, {**post, "expires_at": expires_at}
 
 
-def get_recording(table: Any, recording_id: str, tenant_id: str) -> dict[str, Any]:
+def get_recording(table: Table, recording_id: str, tenant_id: str) -> dict[str, Any]:
     """Return a live recording of ``tenant_id`` or raise ``NotFoundError``."""
     item = records.get_live(table, *recording_key(tenant_id, recording_id))
     if item is None:
@@ -124,7 +127,7 @@ def get_recording(table: Any, recording_id: str, tenant_id: str) -> dict[str, An
     return item
 
 
-def session_recordings(table: Any, session_id: str) -> list[dict[str, Any]]:
+def session_recordings(table: Table, session_id: str) -> list[dict[str, Any]]:
     """The live recordings of a session, oldest first."""
     items, _ = records.query_live(
         table,
@@ -138,7 +141,7 @@ def session_recordings(table: Any, session_id: str) -> list[dict[str, Any]]:
 
 
 def transition(
-    table: Any,
+    table: Table,
     recording: dict[str, Any],
     *,
     to: str,
@@ -161,7 +164,7 @@ def transition(
 
 
 def start_processing(
-    table: Any, recording: dict[str, Any], *, transcribe_queue: str, diarize_queue: str
+    table: Table, recording: dict[str, Any], *, transcribe_queue: str, diarize_queue: str
 ) -> bool:
     """Fan out: UPLOADED → PROCESSING, then one job to each analysis stage. False if already started."""
     moved = transition(
@@ -188,7 +191,7 @@ def send_stage_jobs(recording: dict[str, Any], *, queues: dict[Stage, str]) -> N
 
 
 def record_stage(
-    table: Any, recording: dict[str, Any], stage: str, progress: dict[str, Any]
+    table: Table, recording: dict[str, Any], stage: str, progress: dict[str, Any]
 ) -> dict[str, Any]:
     """Set ``stages.<stage>`` (progress, timings, errors) on a live recording; return the new item."""
     values = {k: (Decimal(str(round(v, 3))) if isinstance(v, float) else v) for k, v in progress.items()}
@@ -207,7 +210,7 @@ def _key(recording: dict[str, Any]) -> dict[str, str]:
     return {"pk": pk, "sk": sk}
 
 
-def claim_summarize(table: Any, recording: dict[str, Any], *, job_id: str) -> bool:
+def claim_summarize(table: Table, recording: dict[str, Any], *, job_id: str) -> bool:
     """Fan-in: True for exactly one job once every analysis stage is DONE, until the job is sent.
 
     The claim names the job that won it, so that job — redelivered after a crash anywhere before
@@ -232,7 +235,7 @@ def claim_summarize(table: Any, recording: dict[str, Any], *, job_id: str) -> bo
         raise
 
 
-def mark_summarize_sent(table: Any, recording: dict[str, Any]) -> None:
+def mark_summarize_sent(table: Table, recording: dict[str, Any]) -> None:
     """Record that the fan-in's summarize job is on its queue (no further claim succeeds)."""
     table.update_item(
         Key=_key(recording),
@@ -241,7 +244,7 @@ def mark_summarize_sent(table: Any, recording: dict[str, Any]) -> None:
     )
 
 
-def mark_failed(table: Any, recording: dict[str, Any], *, stage: str, reason: str) -> dict[str, Any] | None:
+def mark_failed(table: Table, recording: dict[str, Any], *, stage: str, reason: str) -> dict[str, Any] | None:
     """Mark a recording FAILED with a human-readable reason; ``None`` if it already ended."""
     return transition(
         table,

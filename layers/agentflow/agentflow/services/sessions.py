@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
@@ -16,6 +16,11 @@ from agentflow.aws import keys, records
 from agentflow.errors import ConflictError, NotFoundError
 from agentflow.ids import new_id, now_iso
 from agentflow.schemas.sessions import CreateSessionRequest
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+    from agentflow.aws.items import IdempotencyItem
 
 _TRANSACTION_ATTEMPTS = 5
 
@@ -69,7 +74,7 @@ class SessionService:
     delete_session: DeleteSession
 
 
-def create_session_service(table: Any, *, idempotency_ttl_seconds: int = 24 * 3600) -> SessionService:
+def create_session_service(table: Table, *, idempotency_ttl_seconds: int = 24 * 3600) -> SessionService:
     """Build the session operations over ``table``."""
 
     def get_session(session_id: str, tenant_id: str) -> dict[str, Any]:
@@ -99,14 +104,16 @@ def create_session_service(table: Any, *, idempotency_ttl_seconds: int = 24 * 36
         }
         key_of_claim = {"pk": claim["pk"], "sk": claim["sk"]}
 
-        def earlier_session(found: dict[str, Any]) -> str:
+        def earlier_session(found: IdempotencyItem | dict[str, Any]) -> str:
             if found["body_hash"] != body_hash:
                 raise ConflictError("Idempotency-Key was already used with a different request body")
             return str(found["session_id"])
 
         # A replay is answered from a read, so only true races reach a failing transaction (which
         # costs write capacity, and which moto handles by restoring a whole-table snapshot).
-        found = table.get_item(Key=key_of_claim, ConsistentRead=True).get("Item")
+        found = cast(
+            "IdempotencyItem | None", table.get_item(Key=key_of_claim, ConsistentRead=True).get("Item")
+        )
         if found is not None and int(found["expires_at_epoch"]) >= now:
             return earlier_session(found)
         for attempt in range(_TRANSACTION_ATTEMPTS):

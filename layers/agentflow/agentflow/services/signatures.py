@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
@@ -35,6 +35,11 @@ from agentflow.crypto.jwks import load_public_key, public_key_pem
 from agentflow.crypto.manifest import ALGORITHM, SignatureBlock, build_manifest
 from agentflow.errors import ConflictError, NotFoundError, SigningError, ValidationError
 from agentflow.ids import new_id, now_iso
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+    from agentflow.aws.items import PublicKeyItem
 
 ACTIVE = "ACTIVE"
 COMPROMISED = "COMPROMISED"
@@ -74,7 +79,7 @@ def public_record(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _plain(item[name]) for name in RECORD_FIELDS if name in item}
 
 
-def list_public_keys(table: Any) -> list[dict[str, Any]]:
+def list_public_keys(table: Table) -> list[dict[str, Any]]:
     """Every published, uncompromised public-key item, oldest first."""
     items: list[dict[str, Any]] = []
     start: dict[str, Any] | None = None
@@ -93,12 +98,12 @@ def list_public_keys(table: Any) -> list[dict[str, Any]]:
     raise RuntimeError(f"more than {_MAX_KEY_PAGES} pages of public keys")
 
 
-def jwks_document(table: Any) -> dict[str, list[dict[str, Any]]]:
+def jwks_document(table: Table) -> dict[str, list[dict[str, Any]]]:
     """The JWK Set auditors fetch: every key that has signed (or is current) and is not compromised."""
     return {"keys": [dict(item["jwk"]) for item in list_public_keys(table)]}
 
 
-def get_public_key(table: Any, kid: str) -> dict[str, Any]:
+def get_public_key(table: Table, kid: str) -> dict[str, Any]:
     """The public-key item for ``kid`` (``jwk``, ``public_key_pem``, ``kms_key_id``, ``status``…).
 
     Raises:
@@ -110,7 +115,7 @@ def get_public_key(table: Any, kid: str) -> dict[str, Any]:
     return item
 
 
-def mark_compromised(table: Any, kid: str, *, actor: str) -> None:
+def mark_compromised(table: Table, kid: str, *, actor: str) -> None:
     """Take a key out of the JWKS: signatures made with it no longer verify against the JWKS."""
     try:
         records.update(
@@ -122,7 +127,7 @@ def mark_compromised(table: Any, kid: str, *, actor: str) -> None:
         raise
 
 
-def get_signature(table: Any, tenant_id: str, signature_id: str) -> dict[str, Any]:
+def get_signature(table: Table, tenant_id: str, signature_id: str) -> dict[str, Any]:
     """A tenant's signature record (public fields).
 
     Raises:
@@ -134,7 +139,7 @@ def get_signature(table: Any, tenant_id: str, signature_id: str) -> dict[str, An
     return public_record(item)
 
 
-def publish_key(table: Any, key: kms.KmsKey, *, actor: str) -> bool:
+def publish_key(table: Table, key: kms.KmsKey, *, actor: str) -> bool:
     """Record ``key``'s public half once; return ``False`` when it was already recorded."""
     created_at = now_iso()
     try:
@@ -204,7 +209,7 @@ class SigningService:
 
 
 def create_signing_service(
-    table: Any,
+    table: Table,
     kms_client: Any,
     *,
     key_alias: str,
@@ -306,9 +311,8 @@ def create_signing_service(
         key = key_for(block.key_id)
         # Checked now, not at prepare(): the key may have been disabled while the PDF rendered.
         kms.describe_signing_key(kms_client, key.key_id, **retry_options)
-        published_item = table.get_item(
-            Key={"pk": keys.public_key_pk(key.kid), "sk": keys.PUBLIC_KEY_SK}
-        ).get("Item")
+        found = table.get_item(Key={"pk": keys.public_key_pk(key.kid), "sk": keys.PUBLIC_KEY_SK})
+        published_item = cast("PublicKeyItem | None", found.get("Item"))
         if published_item is not None and published_item.get("status") != ACTIVE:
             raise SigningError(f"Signing key {key.kid} is {published_item.get('status')}: rotate the key")
         created_at = now_iso()

@@ -7,11 +7,16 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from agentflow.aws import keys, records
 from agentflow.errors import NotFoundError, UnauthorizedError
 from agentflow.ids import new_id, now_iso
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+    from agentflow.aws.items import ApiKeyItem
 
 API_KEY_PREFIX = "af_"
 
@@ -66,7 +71,7 @@ class TenantService:
     get_tenant: Callable[[str], dict[str, Any]]
 
 
-def create_tenant_service(table: Any) -> TenantService:
+def create_tenant_service(table: Table) -> TenantService:
     """Build the tenant operations over ``table``."""
 
     def issue_key(tenant_id: str, *, actor: str) -> tuple[str, str]:
@@ -114,9 +119,8 @@ def create_tenant_service(table: Any) -> TenantService:
         """Return the tenant of an active API key, or raise ``UnauthorizedError``."""
         if not key.startswith(API_KEY_PREFIX) or len(key) > 200:
             raise UnauthorizedError()
-        item = table.get_item(Key={"pk": keys.api_key_pk(hash_api_key(key)), "sk": keys.API_KEY_SK}).get(
-            "Item"
-        )
+        found = table.get_item(Key={"pk": keys.api_key_pk(hash_api_key(key)), "sk": keys.API_KEY_SK})
+        item = cast("ApiKeyItem | None", found.get("Item"))
         if item is None or item.get("status") != "ACTIVE":
             raise UnauthorizedError()
         tenant = records.get_live(table, keys.tenant_pk(item["tenant_id"]), keys.TENANT_SK)

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
@@ -33,6 +33,9 @@ from agentflow.errors import ConflictError, NotFoundError
 from agentflow.ids import now_iso, utcnow
 from agentflow.schemas.messages import WebhookJob
 from agentflow.services.tenants import new_webhook_secret
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 EVENT_VERSION = "2026-11-01"
 EVENT_TYPES = (
@@ -86,7 +89,7 @@ def seconds_until(value: str | None) -> float:
     return (parse_iso(value) - utcnow()).total_seconds()
 
 
-def _put_once(table: Any, item: dict[str, Any], *, actor: str) -> bool:
+def _put_once(table: Table, item: dict[str, Any], *, actor: str) -> bool:
     try:
         records.put_new(table, item, actor=actor)
         return True
@@ -104,7 +107,7 @@ def enqueue(queue_url: str, *, tenant_id: str, delivery_id: str, attempt: int, d
 
 
 def emit_event(
-    table: Any,
+    table: Table,
     *,
     queue_url: str,
     tenant_id: str,
@@ -263,7 +266,7 @@ class WebhookService:
 
 
 def create_webhook_service(
-    table: Any, *, queue_url: str, secret_grace_seconds: int = 24 * 3600
+    table: Table, *, queue_url: str, secret_grace_seconds: int = 24 * 3600
 ) -> WebhookService:
     """Build the webhook operations over ``table``, queueing attempts on ``queue_url``."""
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agentflow.aws import keys, records
 from agentflow.errors import NotFoundError
 from agentflow.ids import new_id
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 
 def workflow_key(tenant_id: str, workflow_id: str) -> tuple[str, str]:
@@ -60,7 +63,7 @@ class WorkflowService:
     delete_workflow: DeleteWorkflow
 
 
-def create_workflow_service(table: Any) -> WorkflowService:
+def create_workflow_service(table: Table) -> WorkflowService:
     """Build the workflow operations over ``table``."""
     from agentflow.workflows.spec import validate_spec
 
