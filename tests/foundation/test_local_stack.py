@@ -44,7 +44,8 @@ def test_upload_reaches_ingest_handler_as_real_s3_event_in_sqs_record() -> None:
     record = object_events[0]
     assert set(record) >= {"messageId", "receiptHandle", "body", "attributes", "md5OfBody", "eventSourceARN"}
     assert record["eventSource"] == "aws:sqs"
-    assert record["eventSourceARN"].endswith("-IngestQueue")
+    assert stack.stack is not None
+    assert record["eventSourceARN"] == stack.stack.attrs[("IngestQueue", "Arn")]
     assert int(record["attributes"]["ApproximateReceiveCount"]) == 1
     # and the key decodes back exactly (spaces, '+', non-ASCII)
     assert s3_objects(record["body"]) == [(bucket, key, 8)]
@@ -104,7 +105,8 @@ def test_local_resources_match_template() -> None:
             assert int(attrs["VisibilityTimeout"]) == spec.visibility_timeout, logical_id
             if spec.dlq:
                 redrive = json.loads(attrs["RedrivePolicy"])
-                assert redrive["deadLetterTargetArn"].endswith(f"-{spec.dlq}")
+                assert stack.stack is not None
+                assert redrive["deadLetterTargetArn"] == stack.stack.attrs[(spec.dlq, "Arn")]
                 assert int(redrive["maxReceiveCount"]) == spec.max_receive_count
             else:
                 assert "RedrivePolicy" not in attrs
@@ -132,7 +134,8 @@ def test_local_resources_match_template() -> None:
         bucket = stack.ref("RecordingsBucket")
         notification = client("s3").get_bucket_notification_configuration(Bucket=bucket)
         [queue_config] = notification["QueueConfigurations"]
-        assert queue_config["QueueArn"].endswith("-IngestQueue")
+        assert stack.stack is not None
+        assert queue_config["QueueArn"] == stack.stack.attrs[("IngestQueue", "Arn")]
         assert queue_config["Filter"]["Key"]["FilterRules"][0]["Value"] == "recordings/"
         cors = client("s3").get_bucket_cors(Bucket=bucket)["CORSRules"]
         assert {"POST", "PUT"} <= set(cors[0]["AllowedMethods"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,7 +34,9 @@ class Settings(BaseSettings):
     signing_key_alias: str = "alias/agentflow-signing"
     join_token_secret_arn: str = ""
 
-    public_api_url: str = Field(default="http://127.0.0.1:8000", description="Base URL of the HTTP API.")
+    # template.yaml sets it to the PublicApiUrl parameter or, when that is empty, the HttpApi's own
+    # execute-api URL; the local stack sets it to its API's loopback URL.
+    public_api_url: str = Field(default="", description="Base URL of the HTTP API.")
     widget_base_url: str = Field(default="", description="Base URL of the widget; defaults to API /widget.")
 
     join_token_ttl_seconds: int = 24 * 3600
@@ -100,10 +103,20 @@ class Settings(BaseSettings):
     turn_shared_secret: str = ""
     turn_credential_ttl_seconds: int = Field(default=3600, ge=60, le=24 * 3600)
 
-    @property
-    def widget_url(self) -> str:
-        """The widget's base URL: explicit, or served by the API itself."""
-        return (self.widget_base_url or f"{self.public_api_url.rstrip('/')}/widget").rstrip("/")
+    def absolute_api_url(self) -> str:
+        """The API's base URL for what a stage writes into a signed document or a webhook.
+
+        A stage has no request to take a host from, and a relative link in a signed PDF or a
+        webhook points nowhere, so outside local mode a relative one is refused.
+
+        Raises:
+            ValueError: ``PUBLIC_API_URL`` is not an absolute http(s) URL and this is not local mode.
+        """
+        url = self.public_api_url.rstrip("/")
+        parts = urlsplit(url)
+        if (parts.scheme not in ("http", "https") or not parts.netloc) and not self.local_mode:
+            raise ValueError(f"PUBLIC_API_URL must be an absolute http(s) URL, not {url!r}")
+        return url
 
 
 @lru_cache(maxsize=1)

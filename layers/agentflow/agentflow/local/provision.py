@@ -2,6 +2,12 @@
 
 Reading ``template.yaml`` here, rather than repeating names and settings in Python, is what keeps
 the local stack and the deployed stack from drifting apart.
+
+Physical names are made as CloudFormation makes them, so that code assuming anything about a name
+fails here first: a queue or table without an explicit name is ``{stack}-{LogicalId}-{RANDOM}``
+(13 upper-case letters and digits; stack name and logical id shortened to fit the service's
+limit), a bucket keeps its explicit ``BucketName``, an alias its ``AliasName`` and points at the
+key's id, and an HTTP API gets a random 10-character id.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import string
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +24,30 @@ from agentflow.local.template import Template
 
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
+_SUFFIX_ALPHABET = string.ascii_uppercase + string.digits
+_API_ID_ALPHABET = string.ascii_lowercase + string.digits
+# Longest names the services accept (what CloudFormation shortens generated names to).
+SQS_NAME_LIMIT = 80
+DYNAMODB_NAME_LIMIT = 255
+
+
+def physical_name(stack_name: str, logical_id: str, *, limit: int) -> str:
+    """A generated physical name as CloudFormation makes it: ``{stack}-{LogicalId}-{RANDOM13}``.
+
+    When the whole would pass ``limit``, the stack name and the logical id are cut to share what
+    is left (the shorter keeps all of itself), as CloudFormation does; the suffix is never cut.
+    """
+    suffix = "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(13))
+    room = limit - len(suffix) - 2
+    if len(stack_name) + len(logical_id) > room:
+        stack_name = stack_name[: max(room // 2, room - len(logical_id))]
+        logical_id = logical_id[: room - len(stack_name)]
+    return f"{stack_name}-{logical_id}-{suffix}"
+
+
+def api_id() -> str:
+    """A random API Gateway id (10 lower-case letters and digits), as ``Ref`` of an HTTP API gives."""
+    return "".join(secrets.choice(_API_ID_ALPHABET) for _ in range(10))
 
 
 @dataclass
@@ -28,9 +59,10 @@ class Stack:
     parameters: dict[str, str]
     refs: dict[str, str] = field(default_factory=dict)  # logical id -> Ref value
     attrs: dict[tuple[str, str], str] = field(default_factory=dict)  # (logical id, attr) -> value
+    conditions: dict[str, bool] = field(default_factory=dict)  # the template's Conditions, evaluated
 
     def resolve(self, value: Any) -> Any:
-        """Resolve ``Ref``, ``Fn::GetAtt`` and ``Fn::Sub`` in ``value`` against this stack."""
+        """Resolve ``Ref``, ``Fn::GetAtt``, ``Fn::Sub`` and ``Fn::If`` in ``value`` against this stack."""
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         if not isinstance(value, dict):
@@ -42,7 +74,25 @@ class Stack:
             return self.attrs[(logical_id, attr)]
         if "Fn::Sub" in value:
             return re.sub(r"\$\{([^}]+)\}", lambda m: str(self._sub(m.group(1))), value["Fn::Sub"])
+        if "Fn::If" in value:
+            name, when_true, when_false = value["Fn::If"]
+            return self.resolve(when_true if self.conditions[name] else when_false)
         return {k: self.resolve(v) for k, v in value.items()}
+
+    def evaluate(self, condition: Any) -> bool:
+        """Evaluate a condition (``Fn::Equals``, ``Fn::Not``, ``Fn::And``, ``Fn::Or``, ``Condition``)."""
+        if "Fn::Equals" in condition:
+            left, right = (self.resolve(v) for v in condition["Fn::Equals"])
+            return bool(str(left) == str(right))
+        if "Fn::Not" in condition:
+            return not self.evaluate(condition["Fn::Not"][0])
+        if "Fn::And" in condition:
+            return all(self.evaluate(c) for c in condition["Fn::And"])
+        if "Fn::Or" in condition:
+            return any(self.evaluate(c) for c in condition["Fn::Or"])
+        if "Condition" in condition:
+            return self.conditions[condition["Condition"]]
+        raise ValueError(f"unsupported condition {condition!r}")
 
     def _pseudo(self, name: str) -> str | None:
         return {
@@ -80,14 +130,16 @@ def provision(template: Template, *, stack_name: str, region: str, parameters: d
     """Create every resource the local stack needs, in dependency order; return their names."""
     defaults = {name: str(spec.get("Default", "")) for name, spec in template.parameters.items()}
     stack = Stack(name=stack_name, region=region, parameters={**defaults, **parameters})
+    for name, condition in template.conditions.items():  # in order: a later one may name an earlier
+        stack.conditions[name] = stack.evaluate(condition)
+    for logical_id in template.of_type("AWS::Serverless::HttpApi"):
+        stack.refs[logical_id] = api_id()
     _queues(template, stack)
     _table(template, stack)
     _signing_key(template, stack)
     _secret(template, stack)
     _queue_policies(template, stack)
     _bucket(template, stack)
-    for logical_id in template.of_type("AWS::Serverless::HttpApi"):
-        stack.refs[logical_id] = "local"
     return stack
 
 
@@ -107,7 +159,12 @@ def _queues(template: Template, stack: Stack) -> None:
                     "maxReceiveCount": spec.max_receive_count,
                 }
             )
-        name = f"{stack.name}-{spec.logical_id}"
+        explicit = props.get("QueueName")
+        name = (
+            str(stack.resolve(explicit))
+            if explicit
+            else physical_name(stack.name, spec.logical_id, limit=SQS_NAME_LIMIT)
+        )
         url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         arn = f"arn:{PARTITION}:sqs:{stack.region}:{ACCOUNT_ID}:{name}"
         stack.refs[spec.logical_id] = url
@@ -128,7 +185,12 @@ def _table(template: Template, stack: Stack) -> None:
     ddb = client("dynamodb")
     for logical_id, res in template.of_type("AWS::DynamoDB::Table").items():
         props = res["Properties"]
-        name = f"{stack.name}-{logical_id}"
+        explicit = props.get("TableName")
+        name = (
+            str(stack.resolve(explicit))
+            if explicit
+            else physical_name(stack.name, logical_id, limit=DYNAMODB_NAME_LIMIT)
+        )
         kwargs: dict[str, Any] = {
             "TableName": name,
             "AttributeDefinitions": props["AttributeDefinitions"],

@@ -44,6 +44,8 @@ class LocalStack:
         options: local event-source knobs (retry wait, duplicate delivery).
         environment: extra variables for the functions (e.g. ``MAX_UPLOAD_BYTES``).
         gateway_limits: the local WebSocket API's limits (tests shorten its timeouts).
+        parameters: template parameters over the local ones (``{"PublicApiUrl": ""}`` makes the
+            stages fall back to the HttpApi's own URL, as a stack deployed without one does).
     """
 
     api: bool = True
@@ -53,6 +55,7 @@ class LocalStack:
     options: RunnerOptions = field(default_factory=RunnerOptions)
     environment: dict[str, str] = field(default_factory=dict)
     gateway_limits: GatewayLimits = field(default_factory=GatewayLimits)
+    parameters: dict[str, str] = field(default_factory=dict)
     region: str = "us-east-1"
 
     endpoint_url: str = ""
@@ -95,7 +98,7 @@ class LocalStack:
             self.template,
             stack_name=f"agentflow-{uuid.uuid4().hex[:8]}",
             region=self.region,
-            parameters={"Stage": "local", "PublicApiUrl": self.api_url},
+            parameters={"Stage": "local", "PublicApiUrl": self.api_url, **self.parameters},
         )
         # WebSocket APIs: the template's environment names them (SIGNALING_URL), so their ids
         # are known before it is resolved; the local gateway serves them beside the API.

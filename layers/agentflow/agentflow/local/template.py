@@ -55,6 +55,8 @@ class EventSource:
     queue: str  # logical id
     batch_size: int
     report_batch_item_failures: bool
+    # Seconds Lambda may wait to fill a batch (0: invoke with what one receive returns).
+    max_batching_window: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,11 +68,14 @@ class FunctionSpec:
     timeout: int
     environment: dict[str, Any]
     sources: list[EventSource] = field(default_factory=list)
+    memory_size: int = 128  # MB, Lambda's default
+    ephemeral_storage: int = 512  # MB of /tmp, Lambda's default
+    code_dir: Path | None = None  # where handler.py lives (default functions/{name}/)
 
     @property
     def handler_path(self) -> Path:
         """The function's ``handler.py``."""
-        return PROJECT_ROOT / "functions" / self.name / "handler.py"
+        return (self.code_dir or PROJECT_ROOT / "functions" / self.name) / "handler.py"
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,7 @@ class Template:
     global_environment: dict[str, Any]
     queues: dict[str, QueueSpec]
     functions: dict[str, FunctionSpec]
+    conditions: dict[str, Any] = field(default_factory=dict)
 
     def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
         """Return the resources of one CloudFormation type, by logical id."""
@@ -126,21 +132,19 @@ def load_template(path: Path = TEMPLATE_PATH) -> Template:
         props = dict(res.get("Properties", {}))
         props["_Metadata"] = res.get("Metadata", {})
         sources = [
-            EventSource(
-                queue=event["Properties"]["Queue"]["Fn::GetAtt"][0],
-                batch_size=int(event["Properties"].get("BatchSize", 10)),
-                report_batch_item_failures="ReportBatchItemFailures"
-                in event["Properties"].get("FunctionResponseTypes", []),
-            )
+            _event_source(logical_id, event["Properties"])
             for event in props.get("Events", {}).values()
             if event["Type"] == "SQS"
         ]
+        storage = props.get("EphemeralStorage", global_fn.get("EphemeralStorage", {}))
         functions[logical_id] = FunctionSpec(
             logical_id=logical_id,
             name=_function_name(logical_id, props),
             timeout=int(props.get("Timeout", global_fn.get("Timeout", 3))),
             environment={**global_env, **props.get("Environment", {}).get("Variables", {})},
             sources=sources,
+            memory_size=int(props.get("MemorySize", global_fn.get("MemorySize", 128))),
+            ephemeral_storage=int(storage.get("Size", 512)),
         )
     return Template(
         resources=resources,
@@ -148,4 +152,22 @@ def load_template(path: Path = TEMPLATE_PATH) -> Template:
         global_environment=global_env,
         queues=queues,
         functions=functions,
+        conditions=doc.get("Conditions", {}),
+    )
+
+
+def _event_source(function: str, props: dict[str, Any]) -> EventSource:
+    """An SQS event source, with the limits Lambda itself enforces when the mapping is created."""
+    batch_size = int(props.get("BatchSize", 10))
+    window = int(props.get("MaximumBatchingWindowInSeconds", 0))
+    if not 1 <= batch_size <= 10_000 or not 0 <= window <= 300:
+        raise ValueError(f"{function}: BatchSize {batch_size} or batching window {window} s out of range")
+    if batch_size > 10 and window == 0:
+        # Lambda refuses this mapping: more than one receive's worth needs time to gather.
+        raise ValueError(f"{function}: BatchSize {batch_size} > 10 needs MaximumBatchingWindowInSeconds")
+    return EventSource(
+        queue=props["Queue"]["Fn::GetAtt"][0],
+        batch_size=batch_size,
+        report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+        max_batching_window=window,
     )

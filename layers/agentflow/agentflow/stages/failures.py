@@ -2,17 +2,24 @@
 
 The reason names the stage and the last error the stage recorded, so that no recording can stay
 PROCESSING forever without saying why.
+
+The stage comes from the message itself, never from the queue's name: CloudFormation names a
+queue ``{stack}-{LogicalId}-{RANDOM}``, so a name says nothing reliable. A stage job names its
+stage; an S3 event is an upload, which only ingest consumes. The tenant comes from the upload's
+key (``recordings/{tenant}/…``), which the API wrote, not from anything in the event.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from agentflow.aws import records
+from agentflow.schemas.messages import StageJob
 from agentflow.services import recordings as recs
 from agentflow.services.pipeline import create_pipeline_service
 from agentflow.stages.common import context
@@ -21,36 +28,61 @@ from agentflow.stages.ingest import s3_objects
 log = logging.getLogger(__name__)
 
 
-def stage_of_queue(queue_arn: str) -> str:
-    """The stage whose DLQ this is, from the queue name (``…-TranscribeDLQ`` → ``transcribe``)."""
-    name = queue_arn.rsplit(":", 1)[-1].rsplit("-", 1)[-1]
-    return name.removesuffix("DLQ").lower()
+class UnknownDeadLetterError(ValueError):
+    """A dead-lettered message is neither an S3 event nor a stage job (it stays in the DLQ)."""
 
 
-def _recordings(table: Any, stage: str, body: str) -> list[dict[str, Any]]:
-    if stage == "ingest":
-        found = []
-        for _bucket, key, _size in s3_objects(body):
-            parsed = recs.parse_upload_key(key)
-            if parsed:
-                item = records.get_live(table, *recs.recording_key(parsed.tenant_id, parsed.recording_id))
-                if item:
-                    found.append(item)
-        return found
-    job = json.loads(body)
-    item = records.get_live(table, *recs.recording_key(job["tenant_id"], job["recording_id"]))
-    return [item] if item else []
+@dataclass(frozen=True)
+class DeadLetter:
+    """What a dead-lettered message was about: the stage that gave up and its recordings' keys."""
+
+    stage: str
+    recordings: list[tuple[str, str]]  # (tenant_id, recording_id)
+
+
+def is_s3_event(body: dict[str, Any]) -> bool:
+    """True for an S3 notification (including the ``s3:TestEvent`` sent when one is set up)."""
+    if body.get("Event") == "s3:TestEvent":
+        return True
+    found = body.get("Records")
+    return isinstance(found, list) and any(
+        isinstance(r, dict) and r.get("eventSource") == "aws:s3" for r in found
+    )
+
+
+def dead_letter_of(body: str) -> DeadLetter:
+    """Read a dead-lettered message body: which stage failed, on which recordings.
+
+    Raises:
+        UnknownDeadLetterError: the body is neither an S3 event nor a stage job.
+    """
+    try:
+        parsed = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise UnknownDeadLetterError(f"not JSON: {body[:200]!r}") from exc
+    if isinstance(parsed, dict) and is_s3_event(parsed):
+        keys = [recs.parse_upload_key(key) for _bucket, key, _size in s3_objects(body)]
+        return DeadLetter("ingest", [(k.tenant_id, k.recording_id) for k in keys if k is not None])
+    try:
+        job = StageJob.model_validate(parsed)
+    except ValueError as exc:
+        raise UnknownDeadLetterError(f"neither an S3 event nor a stage job: {body[:200]!r}") from exc
+    return DeadLetter(job.stage, [(job.tenant_id, job.recording_id)])
 
 
 def handle_record(record: SQSRecord) -> None:
     """Fail the recording(s) a dead-lettered message was about."""
     settings, table = context()
-    stage = stage_of_queue(record.event_source_arn)
+    letter = dead_letter_of(record.body)
     pipeline = create_pipeline_service(table, settings)
-    for recording in _recordings(table, stage, record.body):
-        progress = recording.get("stages", {}).get(stage, {})
+    for tenant_id, recording_id in letter.recordings:
+        recording = records.get_live(table, *recs.recording_key(tenant_id, recording_id))
+        if recording is None:
+            log.warning("dead letter for %s/%s: no such recording", tenant_id, recording_id)
+            continue
+        progress = recording.get("stages", {}).get(letter.stage, {})
         last_error = progress.get("last_error") or "no error was recorded"
         # The stage counts its own attempts; the message's receive count also includes this one.
         attempts = int(progress.get("attempts") or int(record.attributes.approximate_receive_count) - 1)
-        reason = f"The {stage} stage failed after {attempts} attempts; last error: {last_error}"
-        pipeline.fail(recording, stage=stage, reason=reason)
+        reason = f"The {letter.stage} stage failed after {attempts} attempts; last error: {last_error}"
+        pipeline.fail(recording, stage=letter.stage, reason=reason)
