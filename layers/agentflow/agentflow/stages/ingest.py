@@ -1,7 +1,11 @@
 """Ingest: check an uploaded object for real, then fan out to transcribe and diarize.
 
 The emulator does not enforce presigned-POST conditions, and a browser can lie about what it
-sends, so the object itself is checked: size, declared type, decodable audio, duration.
+sends, so the object itself is checked: size, declared type, decodable audio, duration, channels.
+
+All in one streaming pass over ranged GETs (:mod:`agentflow.aws.ranged`, :mod:`agentflow.speech.scan`):
+nothing is written to ``/tmp`` and no more than one block and one decoded frame are held, so a
+2 GiB, 4-hour upload fits the function's default 512 MB of ephemeral storage and its memory.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from agentflow.aws import records
 from agentflow.aws.clients import client
+from agentflow.aws.ranged import S3RangeReader
 from agentflow.errors import PermanentStageError
 from agentflow.services import recordings as recs
 from agentflow.services.pipeline import create_pipeline_service
-from agentflow.speech.audio import AudioDecodeError, probe
-from agentflow.speech.channels import is_per_channel_recording
-from agentflow.stages.common import context, downloaded
+from agentflow.speech.audio import AudioDecodeError
+from agentflow.speech.scan import Scan, scan
+from agentflow.stages.common import context
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,21 @@ def check_object(path_size: int, content_type: str, max_bytes: int) -> None:
         )
 
 
+def check_audio(source: S3RangeReader, *, max_duration: float, channel_test: bool = True) -> Scan:
+    """Decode the upload once, streaming: refuse no audio, undecodable audio or too long a recording."""
+    try:
+        scanned = scan(source, max_duration=max_duration, channel_test=channel_test)
+    except AudioDecodeError as exc:
+        raise PermanentStageError(f"The upload is not decodable audio: {exc}.") from exc
+    if scanned.info.duration <= 0:
+        raise PermanentStageError("The recording contains no audio (duration 0 s).")
+    if scanned.stopped_early or scanned.info.duration > max_duration:
+        # Decoding stopped just past the limit: the true duration is longer still.
+        lasts = f"{'more than ' if scanned.stopped_early else ''}{scanned.info.duration:.0f} s"
+        raise PermanentStageError(f"The recording lasts {lasts}, over the limit of {max_duration:.0f} s.")
+    return scanned
+
+
 def ingest_object(bucket: str, key: str) -> None:
     """Check one uploaded object and move its recording on (or mark it FAILED)."""
     settings, table = context()
@@ -78,25 +98,27 @@ def ingest_object(bucket: str, key: str) -> None:
         # A duplicate event, or a retry after the state moved on: finish what may be unfinished.
         pipeline.maybe_start(session, recording)
         return
-    head = client("s3").head_object(Bucket=bucket, Key=key)
+    s3 = client("s3")
+    head = s3.head_object(Bucket=bucket, Key=key)
+    # Built from the participants' own tracks: one per channel by construction, even when a
+    # channel is silent (a track that never arrived), which the waveform test would reject.
+    built_from_tracks = recording.get("source") == "tracks"
     try:
         check_object(int(head["ContentLength"]), head.get("ContentType", ""), int(recording["max_bytes"]))
-        with downloaded(bucket, key) as path:
-            try:
-                info = probe(path)
-            except AudioDecodeError as exc:
-                raise PermanentStageError(f"The upload is not decodable audio: {exc}.") from exc
-            if info.duration <= 0:
-                raise PermanentStageError("The recording contains no audio (duration 0 s).")
-            if info.duration > settings.max_duration_seconds:
-                raise PermanentStageError(
-                    f"The recording lasts {info.duration:.0f} s, over the limit of "
-                    f"{settings.max_duration_seconds:.0f} s."
-                )
-            # Built from the participants' own tracks: one per channel by construction, even when a
-            # channel is silent (a track that never arrived), which the waveform test would reject.
-            built_from_tracks = recording.get("source") == "tracks"
-            per_channel = info.channels == 2 and (built_from_tracks or is_per_channel_recording(path))
+        reader = S3RangeReader(
+            s3,
+            bucket=bucket,
+            key=key,
+            size=int(head["ContentLength"]),
+            version_id=head.get("VersionId"),
+            etag=head.get("ETag"),
+        )
+        scanned = check_audio(
+            reader, max_duration=settings.max_duration_seconds, channel_test=not built_from_tracks
+        )
+        info = scanned.info
+        per_channel = info.channels == 2 and (built_from_tracks or scanned.per_channel)
+        log.info("scanned %s: %.1f s in %d ranged GET(s)", key, info.duration, reader.gets)
     except PermanentStageError as exc:
         pipeline.fail(recording, stage="ingest", reason=exc.message)
         return
