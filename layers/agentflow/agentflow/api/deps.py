@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from agentflow.aws.clients import table
+from agentflow.aws.clients import client, table
 from agentflow.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from agentflow.services import join_tokens
+from agentflow.services.summaries import SummaryService, create_summary_service
 from agentflow.services.tenants import create_tenant_service
 from agentflow.settings import Settings, get_settings
 
@@ -31,6 +32,14 @@ def get_table(settings: Annotated[Settings, Depends(get_settings)]) -> Table:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TableDep = Annotated[Table, Depends(get_table)]
+
+
+def get_summary_service(table: TableDep, settings: SettingsDep) -> SummaryService:
+    """Signed summaries: their items in the table, their documents in the bucket."""
+    return create_summary_service(table, client("s3"), bucket=settings.bucket_name)
+
+
+SummaryServiceDep = Annotated[SummaryService, Depends(get_summary_service)]
 
 
 @dataclass(frozen=True)

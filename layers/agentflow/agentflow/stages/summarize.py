@@ -16,13 +16,13 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 
-from agentflow.aws import keys, records
 from agentflow.aws.clients import client
 from agentflow.crypto.canonical import canonicalize, sha256_hex
 from agentflow.errors import PermanentStageError, SigningError
 from agentflow.ids import now_iso
 from agentflow.schemas.messages import StageJob
 from agentflow.services import recordings as recs
+from agentflow.services.summaries import create_summary_service
 from agentflow.services.tracks import missing_audio_of
 from agentflow.stages.common import Stopwatch, artifact_key, get_json, open_job
 
@@ -111,8 +111,6 @@ def summarize_recording(job: StageJob) -> None:
     s3 = client("s3")
     summary_key, pdf_key = artifact_key(rid, "summary.json"), artifact_key(rid, "report.pdf")
     try:
-        # First, so a misconfigured stack fails loudly (last_error, then the DLQ) before any work.
-        api_url = settings.absolute_api_url()
         summary = _existing_summary(bucket, summary_key)
         if summary is None:
             transcript = get_json(bucket, artifact_key(rid, "transcript.json"))
@@ -133,7 +131,7 @@ def summarize_recording(job: StageJob) -> None:
             )
         signer = create_signing_service(table, client("kms"), key_alias=settings.signing_key_alias)
         block = dataclasses.replace(signer.prepare(summary), signature_id=derived_id("sig", rid))
-        pdf = render_pdf(summary, session, block, jwks_url=f"{api_url}/.well-known/jwks.json")
+        pdf = render_pdf(summary, session, block, jwks_url=f"{settings.public_api_url}/.well-known/jwks.json")
         s3.put_object(Bucket=bucket, Key=pdf_key, Body=pdf, ContentType="application/pdf")
         summary_id = derived_id("sum", rid)
         record = signer.sign(
@@ -163,14 +161,17 @@ def summarize_recording(job: StageJob) -> None:
             },
         )
         raise
-    _store_summary(
-        table,
-        job,
+    create_summary_service(table, s3, bucket=bucket).record(
+        tenant_id=job.tenant_id,
+        session_id=job.session_id,
+        recording_id=job.recording_id,
         summary_id=summary_id,
-        block=block,
+        document_hash=block.document_hash,
         pdf_sha256=record["pdf_sha256"],
+        signature_id=block.signature_id,
         summary_key=summary_key,
         pdf_key=pdf_key,
+        actor="stage:summarize",
     )
     recs.record_stage(
         table,
@@ -202,40 +203,10 @@ def summarize_recording(job: StageJob) -> None:
             "summary_id": summary_id,
             "signature_id": block.signature_id,
             "document_hash": block.document_hash,
-            "pdf_url": f"{api_url}/v1/sessions/{job.session_id}/summary",
+            "pdf_url": f"{settings.public_api_url}/v1/sessions/{job.session_id}/summary",
         },
         event_key=f"{rid}:summary.ready",
     )
-
-
-def _store_summary(
-    table: Any, job: StageJob, *, summary_id: str, block: Any, pdf_sha256: str, summary_key: str, pdf_key: str
-) -> None:
-    try:
-        records.put_new(
-            table,
-            {
-                "pk": keys.tenant_pk(job.tenant_id),
-                "sk": keys.summary(summary_id),
-                "entity": "summary",
-                "gsi1pk": keys.session(job.session_id),
-                "gsi1sk": keys.summary(summary_id),
-                "summary_id": summary_id,
-                "session_id": job.session_id,
-                "recording_id": job.recording_id,
-                "tenant_id": job.tenant_id,
-                "document_hash": block.document_hash,
-                "pdf_sha256": pdf_sha256,
-                "signature_id": block.signature_id,
-                "summary_key": summary_key,
-                "pdf_key": pdf_key,
-                "status": "COMPLETED",
-            },
-            actor="stage:summarize",
-        )
-    except ClientError as exc:
-        if not records.is_conditional_failure(exc):  # stored by an earlier delivery: fine
-            raise
 
 
 def handle_record(record: SQSRecord) -> None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from agentflow.api.deps import PrincipalDep, SettingsDep, TableDep
-from agentflow.api.routes.summaries import latest_summary
-from agentflow.aws.clients import client
+from agentflow.api.deps import PrincipalDep, SummaryServiceDep, TableDep
 from agentflow.reports.transcript import MEDIA_TYPES, Format, render
 from agentflow.schemas.errors import error_responses
 from agentflow.services.sessions import create_session_service
@@ -32,16 +29,15 @@ def get_transcript(
     session_id: str,
     principal: PrincipalDep,
     table: TableDep,
-    settings: SettingsDep,
+    summaries: SummaryServiceDep,
     format: Annotated[Format, Query(description="vtt (voice tags), srt, txt or json")] = "vtt",
 ) -> Response:
     """Who said what and when, from the session's latest signed summary (API key or join token)."""
     principal.require_session(session_id)
     create_session_service(table).get_session(session_id, principal.tenant_id)
-    item = latest_summary(table, principal.tenant_id, session_id)
-    body = client("s3").get_object(Bucket=settings.bucket_name, Key=item["summary_key"])["Body"].read()
+    item = summaries.latest(tenant_id=principal.tenant_id, session_id=session_id)
     return Response(
-        content=render(json.loads(body), format),
+        content=render(summaries.document(item), format),
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'inline; filename="transcript-{session_id}.{format}"'},
     )
