@@ -88,7 +88,7 @@ def test_host_and_client_meet_mute_reload_and_end(tenant: Tenant, browsers: tupl
 
         # WHEN the client joins too
         client.get_by_role("button", name="Join call").click()
-        # THEN both pages reach `connected`, over a loopback host candidate pair
+        # THEN both pages reach `connected`, over a loopback candidate pair
         both("connected")
         for page, other in ((host, "Grace Hopper"), (client, "Ada Lovelace")):
             expect(page.locator("#call-status")).to_have_text(f"Connected with {other}.")
@@ -97,7 +97,10 @@ def test_host_and_client_meet_mute_reload_and_end(tenant: Tenant, browsers: tupl
             expect(tiles.locator("figcaption")).to_have_text([re_you(page), other])
             # the other's camera is playing in the remote tile
             wait_until(remote_video_plays(page), timeout=15, what="the remote video to play")
-            assert set(stats(page)["candidateTypes"]) == {"host"}, stats(page)
+            # loopback, no STUN/TURN: host candidates (or peer-reflexive ones, when a check arrives
+            # before its candidate was signaled), never server-reflexive or relayed
+            pair = set(stats(page)["candidateTypes"])
+            assert pair and pair <= {"host", "prflx"}, stats(page)
         screenshot(host, "call-connected")
 
         # AND audio flows both ways (inbound bytes grow on both sides, and it is sound, not silence)

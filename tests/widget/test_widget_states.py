@@ -27,7 +27,7 @@ from .support import DENY_MEDIA, Tenant, launch, new_tenant
 
 MAX_UPLOAD_BYTES = 100_000  # ~3 s of VP8 test card is more; ~3 s of stereo Opus is less
 
-# A 330 Hz tone standing in for the remote participant of a WebRTC call (not built yet).
+# A 330 Hz tone standing in for the remote participant (the call hands over its remote stream the same way).
 REMOTE_TONE = """async () => {
   const context = new AudioContext();
   await context.resume();

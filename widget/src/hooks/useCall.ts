@@ -129,13 +129,29 @@ export function useCall({ api, sessionId, token, role, view }: SessionContext): 
     },
   });
 
+  // Read by the peer connection's handlers, which run between renders.
+  const peerPresentRef = useRef(false);
+  useEffect(() => {
+    peerPresentRef.current = peerPresent;
+  }, [peerPresent]);
+
   const rtc = useWebRTC({
     iceServers,
     sendSignal: (data) => signaling.send({ action: "signal", data }),
+    onConnectionState: (state) => {
+      if (state === "connected") setEverConnected(true);
+      // Lost while the other participant is away (closed their page, no re-join): stop retrying.
+      // Decided here, on the connection's own event, not in an effect: an effect of an older
+      // render could close the connection a `peer-joined` has just made.
+      if (state === "failed" && !peerPresentRef.current) {
+        rtc.disconnect();
+        setEverConnected(false);
+      }
+    },
   });
 
   /** Leave the call for good (ended) or for now (idle), releasing the socket and the devices. */
-  const { endCall, disconnect, startCall } = rtc;
+  const { endCall, startCall } = rtc;
   const finish = useCallback(
     (why: CallReason, next: Phase = "ended"): void => {
       endCall();
@@ -152,9 +168,11 @@ export function useCall({ api, sessionId, token, role, view }: SessionContext): 
   );
 
   const onFrame = (frame: ServerFrame): void => {
+    if (frame.type !== "signal" && frame.type !== "pong") console.debug(`call frame ${JSON.stringify(frame)}`);
     switch (frame.type) {
       case "joined":
         setJoined(true);
+        peerPresentRef.current = !!frame.peer.connected;
         setPeerPresent(!!frame.peer.connected);
         polite.current = frame.polite;
         if (frame.peer.connected) rtc.connect(frame.polite);
@@ -163,11 +181,13 @@ export function useCall({ api, sessionId, token, role, view }: SessionContext): 
       case "peer-joined":
         // A fresh page (reload, another tab) or a re-joined socket: renegotiate from scratch. After a
         // connection this shows as `reconnecting` until media flows again.
+        peerPresentRef.current = true;
         setPeerPresent(true);
         setReason("");
         rtc.connect(polite.current);
         break;
       case "peer-left":
+        peerPresentRef.current = false;
         setPeerPresent(false);
         if (frame.reason === "left") {
           // They pressed Leave: nothing to wait for on this connection.
@@ -197,15 +217,6 @@ export function useCall({ api, sessionId, token, role, view }: SessionContext): 
         break;
     }
   };
-
-  useEffect(() => {
-    if (rtc.connectionState === "connected") setEverConnected(true);
-    // Lost while the other participant is away (closed their page, no re-join): stop retrying.
-    if (rtc.connectionState === "failed" && !peerPresent) {
-      disconnect();
-      setEverConnected(false);
-    }
-  }, [rtc.connectionState, peerPresent, disconnect]);
 
   const join = useCallback(async (): Promise<void> => {
     if (!signalingUrl || phase === "ended") return;

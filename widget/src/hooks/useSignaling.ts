@@ -104,6 +104,7 @@ export function useSignaling(url: string | null, handlers: SignalingHandlers): S
       };
 
       ws.onopen = () => {
+        console.debug("signaling open");
         opened = true;
         attempt = 0;
         setStatus("open");
@@ -124,7 +125,8 @@ export function useSignaling(url: string | null, handlers: SignalingHandlers): S
       ws.onerror = () => {
         // Always followed by a close event, which decides what to do.
       };
-      ws.onclose = () => {
+      ws.onclose = (event: CloseEvent) => {
+        console.debug(`signaling closed ${event.code} ${event.reason} (opened ${opened})`);
         clearTimers();
         if (socketRef.current === ws) socketRef.current = null;
         if (!stopped && !final) void retry(opened);

@@ -41,6 +41,8 @@ export interface WebRTCOptions {
   iceServers: RTCIceServer[];
   /** Relay a description or candidate to the other participant; `false` when it could not be sent. */
   sendSignal: (data: SignalData) => boolean;
+  /** The current connection's `connectionState` changed (called from the event, before any render). */
+  onConnectionState?: (state: RTCPeerConnectionState) => void;
 }
 
 export interface WebRTC {
@@ -79,7 +81,7 @@ interface Negotiation {
   queue: Promise<void>;
 }
 
-export function useWebRTC({ iceServers, sendSignal }: WebRTCOptions): WebRTC {
+export function useWebRTC({ iceServers, sendSignal, onConnectionState }: WebRTCOptions): WebRTC {
   const [localStream, setLocalStream] = useState<MediaStream | null>(null);
   const [remoteStream, setRemoteStream] = useState<MediaStream | null>(null);
   const [connectionState, setConnectionState] = useState<PeerState>("none");
@@ -93,6 +95,7 @@ export function useWebRTC({ iceServers, sendSignal }: WebRTCOptions): WebRTC {
   const iceRef = useRef(iceServers);
   const created = useRef(0);
   const send = useStableCallback(sendSignal);
+  const stateChanged = useStableCallback((state: RTCPeerConnectionState) => onConnectionState?.(state));
 
   useEffect(() => {
     iceRef.current = iceServers;
@@ -142,12 +145,20 @@ export function useWebRTC({ iceServers, sendSignal }: WebRTCOptions): WebRTC {
       };
       negRef.current = neg;
       const current = (): boolean => negRef.current === neg;
+      const id = created.current;
+      // Diagnostics on the console's debug level (tests print them when a call test fails).
+      const trace = (what: string): void =>
+        console.debug(`call pc${id} ${what} (signaling ${pc.signalingState}, ice ${pc.iceConnectionState})`);
+      trace(`new, polite=${polite}`);
 
       pc.onnegotiationneeded = async () => {
         try {
           neg.makingOffer = true;
           await pc.setLocalDescription();
-          if (current() && pc.localDescription) send({ description: pc.localDescription.toJSON() });
+          if (current() && pc.localDescription) {
+            trace(`sent ${pc.localDescription.type}`);
+            send({ description: pc.localDescription.toJSON() });
+          }
         } catch (error) {
           console.warn("call: could not make an offer", error);
         } finally {
@@ -164,12 +175,16 @@ export function useWebRTC({ iceServers, sendSignal }: WebRTCOptions): WebRTC {
         setRemoteStream(stream);
       };
       pc.onconnectionstatechange = () => {
-        if (current()) setConnectionState(pc.connectionState);
+        trace(`connection ${pc.connectionState}`);
+        if (!current()) return;
+        setConnectionState(pc.connectionState);
+        stateChanged(pc.connectionState);
       };
       pc.oniceconnectionstatechange = () => {
         if (!current()) return;
         window.clearTimeout(neg.restartTimer);
         if (pc.iceConnectionState === "failed") {
+          trace("restarting ICE");
           pc.restartIce();
         } else if (pc.iceConnectionState === "disconnected") {
           neg.restartTimer = window.setTimeout(() => {
@@ -183,7 +198,7 @@ export function useWebRTC({ iceServers, sendSignal }: WebRTCOptions): WebRTC {
       applySenders(neg);
       setConnectionState(pc.connectionState);
     },
-    [disconnect, applySenders, send],
+    [disconnect, applySenders, send, stateChanged],
   );
 
   /** Add the candidates that waited for a remote description; the ones that still do not fit are dropped. */
@@ -196,20 +211,29 @@ export function useWebRTC({ iceServers, sendSignal }: WebRTCOptions): WebRTC {
 
   const applySignal = async (neg: Negotiation, data: SignalData): Promise<void> => {
     const { pc } = neg;
+    if ("description" in data) {
+      console.debug(`call got ${data.description.type} (signaling ${pc.signalingState}, making offer ${neg.makingOffer})`);
+    }
     try {
       if ("description" in data) {
         const description = data.description;
         const readyForOffer = !neg.makingOffer && (pc.signalingState === "stable" || neg.settingRemoteAnswer);
         const offerCollision = description.type === "offer" && !readyForOffer;
         neg.ignoreOffer = !neg.polite && offerCollision;
-        if (neg.ignoreOffer) return;
+        if (neg.ignoreOffer) {
+          console.debug("call ignored a colliding offer (impolite)");
+          return;
+        }
         neg.settingRemoteAnswer = description.type === "answer";
         await pc.setRemoteDescription(description); // a polite side's own offer rolls back implicitly
         neg.settingRemoteAnswer = false;
         await drainCandidates(neg);
         if (description.type === "offer") {
           await pc.setLocalDescription();
-          if (negRef.current === neg && pc.localDescription) send({ description: pc.localDescription.toJSON() });
+          if (negRef.current === neg && pc.localDescription) {
+            console.debug(`call sent ${pc.localDescription.type}`);
+            send({ description: pc.localDescription.toJSON() });
+          }
         }
       } else if ("candidate" in data && data.candidate) {
         // In AWS, API Gateway may run two frames of one connection concurrently, so a candidate can
@@ -221,7 +245,10 @@ export function useWebRTC({ iceServers, sendSignal }: WebRTCOptions): WebRTC {
         try {
           await pc.addIceCandidate(data.candidate);
         } catch (error) {
-          if (neg.ignoreOffer) return; // candidates of an ignored offer are expected to fail
+          if (neg.ignoreOffer) {
+          console.debug("call ignored a colliding offer (impolite)");
+          return;
+        } // candidates of an ignored offer are expected to fail
           neg.pendingCandidates.push(data.candidate); // maybe of a description still on its way
         }
       }
