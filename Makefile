@@ -3,11 +3,15 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
+# aws-sam-cli has its own venv: its pins (click, boto3) conflict with requirements.txt.
+SAM_VENV  := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat requirements-sam.txt | sha256sum | cut -c1-16)
+export SAM_CLI_TELEMETRY := 0
 RECORDING ?= tests/data/dev00.wav
 
-.PHONY: setup demo test lint typecheck cfn-lint pytest openapi benchmarks clean
+.PHONY: setup demo test lint typecheck cfn-lint sam-validate pytest openapi benchmarks clean
 
-setup: $(STAMP) .browser-ready .speech-tools-ready
+setup: $(STAMP) $(SAM_STAMP) .browser-ready .speech-tools-ready
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +20,13 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	$(BIN)/agentflow models prepare
 	rm -f $(VENV)/.installed-* && touch $@
+
+# `sam` for sam-validate and tests/fidelity/test_sam_build.py (which finds it at .venv-sam/bin/sam).
+$(SAM_STAMP): requirements-sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip==25.3
+	$(SAM_VENV)/bin/pip install --quiet -r requirements-sam.txt
+	rm -f $(SAM_VENV)/.installed-* && touch $@
 
 # Debian's Chromium for the widget test (Playwright drives it; no browser download).
 .browser-ready:
@@ -30,7 +41,7 @@ $(STAMP): requirements.txt pyproject.toml
 demo: setup
 	$(BIN)/agentflow demo $(RECORDING) --out out/demo
 
-test: setup lint typecheck cfn-lint pytest
+test: setup lint typecheck cfn-lint sam-validate pytest
 
 lint:
 	$(BIN)/ruff check .
@@ -44,6 +55,9 @@ typecheck:
 cfn-lint:
 	$(BIN)/cfn-lint template.yaml
 
+sam-validate:
+	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
+
 pytest:
 	$(BIN)/pytest -q
 
@@ -54,4 +68,4 @@ benchmarks: setup
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .browser-ready .speech-tools-ready .pytest_cache .mypy_cache .ruff_cache out
+	rm -rf $(VENV) $(SAM_VENV) .browser-ready .speech-tools-ready .pytest_cache .mypy_cache .ruff_cache out
