@@ -14,6 +14,13 @@ import { useStableCallback } from "./useStableCallback";
 
 /** Chrome reports `disconnected` after ~5 s without consent checks; many recover by themselves. */
 const ICE_RESTART_AFTER_MS = 3000;
+/**
+ * A new connection that is not connected this long after it was made restarts ICE (at most
+ * WATCHDOG_TRIES times): a description or candidate lost on the way (a socket reconnecting, a
+ * rare collision) would otherwise leave it in `new` for good. Loopback connects in ~1 s.
+ */
+const WATCHDOG_MS = 8000;
+const WATCHDOG_TRIES = 3;
 
 /** The peer connection's state, or `none` when there is none (not joined, or the other is away). */
 export type PeerState = RTCPeerConnectionState | "none";
@@ -74,6 +81,7 @@ interface Negotiation {
   ignoreOffer: boolean;
   settingRemoteAnswer: boolean;
   restartTimer: number;
+  watchdog: number;
   senders: Map<MediaStreamTrack, RTCRtpSender>;
   /** Candidates that arrived before the description they belong to (see handleSignal). */
   pendingCandidates: RTCIceCandidateInit[];
@@ -108,6 +116,7 @@ export function useWebRTC({ iceServers, sendSignal, onConnectionState }: WebRTCO
     negRef.current = null;
     if (neg) {
       window.clearTimeout(neg.restartTimer);
+      window.clearTimeout(neg.watchdog);
       neg.pc.onnegotiationneeded = neg.pc.onicecandidate = neg.pc.ontrack = null;
       neg.pc.onconnectionstatechange = neg.pc.oniceconnectionstatechange = null;
       neg.pc.close();
@@ -139,6 +148,7 @@ export function useWebRTC({ iceServers, sendSignal, onConnectionState }: WebRTCO
         ignoreOffer: false,
         settingRemoteAnswer: false,
         restartTimer: 0,
+        watchdog: 0,
         senders: new Map(),
         pendingCandidates: [],
         queue: Promise.resolve(),
@@ -166,6 +176,7 @@ export function useWebRTC({ iceServers, sendSignal, onConnectionState }: WebRTCO
         }
       };
       pc.onicecandidate = ({ candidate }) => {
+        trace(candidate ? `candidate ${candidate.type ?? ""} ${candidate.usernameFragment ?? ""}` : "candidates done");
         // The end-of-candidates `null` is not relayed: each ICE restart begins a new generation.
         if (candidate && current()) send({ candidate: candidate.toJSON() });
       };
@@ -192,6 +203,18 @@ export function useWebRTC({ iceServers, sendSignal, onConnectionState }: WebRTCO
           }, ICE_RESTART_AFTER_MS);
         }
       };
+
+      let tries = 0;
+      const watch = (): void => {
+        neg.watchdog = window.setTimeout(() => {
+          if (!current() || pc.connectionState === "connected" || tries >= WATCHDOG_TRIES) return;
+          tries += 1;
+          trace(`not connected after ${WATCHDOG_MS} ms: restarting ICE (${tries}/${WATCHDOG_TRIES})`);
+          pc.restartIce();
+          watch();
+        }, WATCHDOG_MS);
+      };
+      watch();
 
       const local = localRef.current;
       if (local) for (const track of local.getTracks()) neg.senders.set(track, pc.addTrack(track, local));
@@ -227,6 +250,7 @@ export function useWebRTC({ iceServers, sendSignal, onConnectionState }: WebRTCO
         neg.settingRemoteAnswer = description.type === "answer";
         await pc.setRemoteDescription(description); // a polite side's own offer rolls back implicitly
         neg.settingRemoteAnswer = false;
+        console.debug(`call applied ${description.type}; ${neg.pendingCandidates.length} candidates waited`);
         await drainCandidates(neg);
         if (description.type === "offer") {
           await pc.setLocalDescription();
@@ -240,6 +264,7 @@ export function useWebRTC({ iceServers, sendSignal, onConnectionState }: WebRTCO
         // overtake its offer (or an ICE restart's new offer): keep it until a description fits.
         if (!pc.remoteDescription) {
           neg.pendingCandidates.push(data.candidate);
+          console.debug("call candidate waits for a description");
           return;
         }
         try {
@@ -250,6 +275,7 @@ export function useWebRTC({ iceServers, sendSignal, onConnectionState }: WebRTCO
           return;
         } // candidates of an ignored offer are expected to fail
           neg.pendingCandidates.push(data.candidate); // maybe of a description still on its way
+          console.debug(`call candidate did not fit (${String(error)}); it waits`);
         }
       }
     } catch (error) {
