@@ -9,24 +9,47 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from agentflow.errors import PermanentStageError
-from agentflow.ids import now_iso
 from agentflow.schemas.messages import StageJob
 from agentflow.services import recordings as recs
 from agentflow.services.pipeline import PipelineService
-from agentflow.stages.common import Stopwatch, artifact_key, downloaded, open_job, put_json
+from agentflow.stages.common import StageRun, artifact_key, downloaded, open_job, put_json
 
 log = logging.getLogger(__name__)
 
 # compute(path, recording, session) -> the artifact (a JSON-serialisable dict)
 Compute = Callable[[Path, dict[str, Any], dict[str, Any]], dict[str, Any]]
+# ready(recording, artifact) -> the (event type, data) announced once the artifact is stored
+Ready = Callable[[dict[str, Any], dict[str, Any]], tuple[str, dict[str, Any]]]
 
-ARTIFACTS = {"transcribe": "transcript.json", "diarize": "diarization.json"}
+
+@dataclass(frozen=True)
+class Analysis:
+    """What one analysis stage adds to the shared shape: its artifact, and what it announces."""
+
+    artifact: str
+    ready: Ready | None = None
+
+
+def _transcript_ready(recording: dict[str, Any], artifact: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    data = {
+        "recording_id": recording["recording_id"],
+        "language": artifact.get("language"),
+        "words": len(artifact.get("words", [])),
+    }
+    return "transcript.ready", data
+
+
+ANALYSES = {
+    "transcribe": Analysis("transcript.json", ready=_transcript_ready),
+    "diarize": Analysis("diarization.json"),
+}
 
 
 def run_analysis(record: SQSRecord, *, stage: str, compute: Compute) -> None:
@@ -40,14 +63,7 @@ def run_analysis(record: SQSRecord, *, stage: str, compute: Compute) -> None:
     progress = recording.get("stages", {}).get(stage, {})
     if progress.get("status") != "DONE":
         computed = _compute(
-            table,
-            pipeline,
-            recording,
-            session,
-            stage=stage,
-            compute=compute,
-            bucket=settings.bucket_name,
-            attempts=int(progress.get("attempts", 0)) + 1,
+            table, pipeline, recording, session, stage=stage, compute=compute, bucket=settings.bucket_name
         )
         if computed is None:
             return
@@ -69,13 +85,8 @@ def _compute(
     stage: str,
     compute: Compute,
     bucket: str,
-    attempts: int,
 ) -> dict[str, Any] | None:
-    started_at = now_iso()
-    recs.record_stage(
-        table, recording, stage, {"status": "RUNNING", "started_at": started_at, "attempts": attempts}
-    )
-    clock = Stopwatch()
+    run = StageRun.start(table, recording, stage)
     try:
         with downloaded(bucket, recording["s3_key"]) as path:
             artifact = compute(path, recording, session)
@@ -83,42 +94,13 @@ def _compute(
         pipeline.fail(recording, stage=stage, reason=exc.message)
         return None
     except Exception as exc:
-        recs.record_stage(
-            table,
-            recording,
-            stage,
-            {
-                "status": "RETRYING",
-                "started_at": started_at,
-                "attempts": attempts,
-                "last_error": f"{exc.__class__.__name__}: {exc}"[:500],
-            },
-        )
+        run.retrying(exc)
         raise
-    key = artifact_key(recording["recording_id"], ARTIFACTS[stage])
+    analysis = ANALYSES[stage]
+    key = artifact_key(recording["recording_id"], analysis.artifact)
     put_json(bucket, key, artifact)
-    updated = recs.record_stage(
-        table,
-        recording,
-        stage,
-        {
-            "status": "DONE",
-            "started_at": started_at,
-            "completed_at": now_iso(),
-            "seconds": clock.seconds,
-            "attempts": attempts,
-            "artifact": key,
-        },
-    )
-    if stage == "transcribe":
-        pipeline.emit(
-            session,
-            "transcript.ready",
-            {
-                "recording_id": recording["recording_id"],
-                "language": artifact.get("language"),
-                "words": len(artifact.get("words", [])),
-            },
-            event_key=f"{recording['recording_id']}:transcript.ready",
-        )
+    updated = run.done(artifact=key)
+    if analysis.ready is not None:
+        event_type, data = analysis.ready(recording, artifact)
+        pipeline.emit(session, event_type, data, event_key=f"{recording['recording_id']}:{event_type}")
     return updated

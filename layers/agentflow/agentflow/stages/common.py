@@ -14,6 +14,7 @@ from typing import Any
 
 from agentflow.aws import records
 from agentflow.aws.clients import client, table
+from agentflow.ids import now_iso
 from agentflow.schemas.messages import StageJob
 from agentflow.services import recordings as recs
 from agentflow.services.pipeline import PipelineService, create_pipeline_service
@@ -64,6 +65,46 @@ class Stopwatch:
     def seconds(self) -> float:
         """Elapsed seconds."""
         return time.perf_counter() - self.started
+
+
+@dataclass
+class StageRun:
+    """One attempt of a stage, recorded in the recording's ``stages.<stage>``, one shape for all.
+
+    ``RUNNING`` (``started_at``, ``attempts``) when it starts, then ``RETRYING`` with the
+    ``last_error`` (the job will be redelivered), or ``DONE`` with ``completed_at``, ``seconds`` and
+    the stage's own fields (its ``artifact``).
+    """
+
+    table: Any
+    recording: dict[str, Any]
+    stage: str
+    attempts: int
+    started_at: str
+    clock: Stopwatch
+
+    @classmethod
+    def start(cls, table: Any, recording: dict[str, Any], stage: str) -> StageRun:
+        """Record attempt n + 1 of ``stage`` as RUNNING."""
+        previous = recording.get("stages", {}).get(stage, {})
+        run = cls(table, recording, stage, int(previous.get("attempts", 0)) + 1, now_iso(), Stopwatch())
+        recs.record_stage(table, recording, stage, run._progress("RUNNING"))
+        return run
+
+    def retrying(self, exc: BaseException) -> None:
+        """Record that this attempt failed with ``exc`` and the job goes back to the queue."""
+        error = f"{exc.__class__.__name__}: {exc}"[:500]
+        recs.record_stage(
+            self.table, self.recording, self.stage, self._progress("RETRYING", last_error=error)
+        )
+
+    def done(self, **fields: Any) -> dict[str, Any]:
+        """Record completion (with ``fields``, e.g. ``artifact``); return the updated recording."""
+        progress = self._progress("DONE", completed_at=now_iso(), seconds=self.clock.seconds, **fields)
+        return recs.record_stage(self.table, self.recording, self.stage, progress)
+
+    def _progress(self, status: str, **fields: Any) -> dict[str, Any]:
+        return {"status": status, "started_at": self.started_at, "attempts": self.attempts, **fields}
 
 
 @dataclass(frozen=True)

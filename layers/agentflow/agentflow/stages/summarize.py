@@ -24,7 +24,7 @@ from agentflow.schemas.messages import StageJob
 from agentflow.services import recordings as recs
 from agentflow.services.summaries import create_summary_service
 from agentflow.services.tracks import missing_audio_of
-from agentflow.stages.common import Stopwatch, artifact_key, get_json, open_job
+from agentflow.stages.common import StageRun, artifact_key, get_json, open_job
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +103,7 @@ def summarize_recording(job: StageJob) -> None:
     settings, table, pipeline = opened.settings, opened.table, opened.pipeline
     recording, session = opened.recording, opened.session
     bucket, rid = settings.bucket_name, job.recording_id
-    clock, started_at = Stopwatch(), now_iso()
-    attempts = int(recording.get("stages", {}).get("summarize", {}).get("attempts", 0)) + 1
-    recs.record_stage(
-        table, recording, "summarize", {"status": "RUNNING", "started_at": started_at, "attempts": attempts}
-    )
+    run = StageRun.start(table, recording, "summarize")
     s3 = client("s3")
     summary_key, pdf_key = artifact_key(rid, "summary.json"), artifact_key(rid, "report.pdf")
     try:
@@ -149,17 +145,7 @@ def summarize_recording(job: StageJob) -> None:
         pipeline.fail(recording, stage="summarize", reason=exc.message)
         return
     except Exception as exc:
-        recs.record_stage(
-            table,
-            recording,
-            "summarize",
-            {
-                "status": "RETRYING",
-                "started_at": started_at,
-                "attempts": attempts,
-                "last_error": f"{exc.__class__.__name__}: {exc}"[:500],
-            },
-        )
+        run.retrying(exc)
         raise
     create_summary_service(table, s3, bucket=bucket).record(
         tenant_id=job.tenant_id,
@@ -173,19 +159,7 @@ def summarize_recording(job: StageJob) -> None:
         pdf_key=pdf_key,
         actor="stage:summarize",
     )
-    recs.record_stage(
-        table,
-        recording,
-        "summarize",
-        {
-            "status": "DONE",
-            "started_at": started_at,
-            "completed_at": now_iso(),
-            "seconds": clock.seconds,
-            "attempts": attempts,
-            "artifact": summary_key,
-        },
-    )
+    run.done(artifact=summary_key)
     done = recs.transition(
         table,
         recording,
