@@ -36,14 +36,23 @@ def zip_only_template(out: Path) -> tuple[Path, dict[str, Any]]:
     return path, doc
 
 
+def _runs(python: str | None) -> bool:
+    return (
+        python is not None
+        and subprocess.run([python, "-c", ""], capture_output=True, check=False).returncode == 0
+    )
+
+
 def _runtime_python_on_path(runtime: str) -> str:
-    """PATH with the runtime's interpreter on it: SAM's builder runs pip with that exact version."""
+    """PATH with the runtime's interpreter first: SAM's builder runs pip with that exact version.
+
+    A pyenv shim on PATH that is not set to that version does not run, so pyenv's own build is used.
+    """
     path = os.environ.get("PATH", "")
-    if shutil.which(runtime, path=path) is None:
+    if not _runs(shutil.which(runtime, path=path)):
         pyenv = Path("/root/.pyenv/versions")
-        found = (
-            sorted(pyenv.glob(f"{runtime.removeprefix('python')}*/bin/{runtime}")) if pyenv.is_dir() else []
-        )
+        version = runtime.removeprefix("python")
+        found = sorted(pyenv.glob(f"{version}.*/bin/{runtime}")) if pyenv.is_dir() else []
         if not found:
             pytest.fail(f"sam build needs {runtime} on PATH (the layer's BuildMethod)")
         path = f"{found[-1].parent}{os.pathsep}{path}"
@@ -107,7 +116,39 @@ def test_sam_build_of_the_zip_functions_and_the_layer(tmp_path: Path) -> None:
         assert (site / package).is_dir(), f"the layer has no {package}"
     assert list(site.glob("av/*.so")) or list(site.glob("av/**/*.so")), "av without its extension modules"
     for line in (PROJECT_ROOT / "layers/agentflow/requirements.txt").read_text().splitlines():
-        if "==" in line and not line.startswith("#"):
-            name, version = line.split("==")
+        pin = line.split("#", 1)[0].strip()
+        if "==" in pin:
+            name, version = pin.split("==")
             dist = name.replace("-", "_").lower()
             assert list(site.glob(f"{dist}-{version}.dist-info")), f"the layer lacks {name}=={version}"
+    # And the built layer loads on the runtime's Python (not our venv's 3.11): every zip handler
+    # imports, with ingest's and assemble's PyAV and numpy, from the layer alone.
+    runtime = {doc["Resources"][f]["Properties"]["Runtime"] for f in functions}
+    assert runtime == set(layer["Properties"]["CompatibleRuntimes"]), runtime
+    handlers = [f for f in functions if (build / f / "handler.py").is_file()]
+    probe = (
+        "import importlib.util, sys\n"
+        "import av, numpy, agentflow.speech.scan, agentflow.stages.ingest\n"
+        "for d in sys.argv[1:]:\n"
+        "    spec = importlib.util.spec_from_file_location('handler', d + '/handler.py')\n"
+        "    module = importlib.util.module_from_spec(spec)\n"
+        "    spec.loader.exec_module(module)\n"
+        "    assert callable(module.lambda_handler), d\n"
+        "print(sys.version_info[:2], av.__version__, numpy.__version__)\n"
+    )
+    python = shutil.which(layer["Metadata"]["BuildMethod"], path=env["PATH"])
+    assert python is not None
+    loaded = subprocess.run(
+        [python, "-s", "-c", probe, *(str(build / f) for f in handlers)],
+        env={
+            "PYTHONPATH": str(site),
+            "PATH": env["PATH"],
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "LOCAL_MODE": "true",
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert loaded.returncode == 0, loaded.stderr[-4000:]
