@@ -41,6 +41,9 @@ class Settings(BaseSettings):
 
     join_token_ttl_seconds: int = 24 * 3600
     upload_url_ttl_seconds: int = Field(default=900, le=900)
+    # The functions are sized for these two (template.yaml, beside each MemorySize/EphemeralStorage;
+    # tests/fidelity/test_sizing.py recomputes it): transcribe and diarize download the whole upload
+    # to /tmp (3072 MiB), diarize decodes 4 h whole (1843 MB as stereo float32). Raise them together.
     max_upload_bytes: int = 2 * 1024**3
     max_duration_seconds: float = 4 * 3600.0
     idempotency_ttl_seconds: int = 24 * 3600
