@@ -11,10 +11,11 @@ import pytest
 from agentflow.aws.clients import client, table
 from agentflow.local.client import ApiClient
 from agentflow.local.stack import LocalStack
-from agentflow.schemas.messages import StageJob
+from agentflow.schemas.messages import AssembleJob, StageJob
 from agentflow.services.tenants import create_tenant_service
 from agentflow.stages.failures import UnknownDeadLetterError, dead_letter_of
 
+from tests.pipeline.support import events_of
 from tests.reliability.support import wait_for
 
 CFN_QUEUE_NAME = re.compile(r"^agentflow-[0-9a-f]{8}-(?P<logical>[A-Za-z]+)-[A-Z0-9]{13}$")
@@ -55,7 +56,7 @@ def _upload_event_body(stack: LocalStack) -> str:
 
 
 def test_every_dead_letter_queue_has_a_cloudformation_name(stack: LocalStack) -> None:
-    for logical_id in ("IngestDLQ", "TranscribeDLQ", "DiarizeDLQ", "SummarizeDLQ"):
+    for logical_id in ("IngestDLQ", "TranscribeDLQ", "DiarizeDLQ", "SummarizeDLQ", "AssembleDLQ"):
         name = stack.ref(logical_id).rsplit("/", 1)[-1]
         match = CFN_QUEUE_NAME.match(name)
         assert match and match["logical"] == logical_id, name
@@ -120,3 +121,35 @@ def test_a_message_of_no_known_kind_stays_in_the_dlq() -> None:
     for body in ("not json", json.dumps({"job_id": "x"}), json.dumps([1, 2])):
         with pytest.raises(UnknownDeadLetterError):
             dead_letter_of(body)
+
+
+def test_a_dead_assembly_job_fails_the_sessions_recording_in_assemble(
+    stack: LocalStack, integrator: ApiClient, tenant: Any
+) -> None:
+    # GIVEN an ended session whose assembly job died before it wrote the tracks' recording
+    session = integrator.create_session()
+    sid = session["session_id"]
+    job = AssembleJob(
+        job_id=f"{sid}:assemble:ended", tenant_id=tenant.tenant_id, session_id=sid, trigger="ended"
+    )
+    # WHEN it reaches the (CloudFormation-named) AssembleDLQ, which the failures function consumes
+    client("sqs").send_message(QueueUrl=stack.ref("AssembleDLQ"), MessageBody=job.model_dump_json())
+    # THEN the session's one tracks recording is FAILED in assemble, saying why, and summary.failed is sent once
+    recording_id = f"rec_{sid.split('_', 1)[1]}"
+    final = integrator.wait(recording_id, {"FAILED"}, timeout=30)
+    assert final["failed_stage"] == "assemble"
+    assert final["failure_reason"].startswith("The assemble stage failed after")
+    wait_for(lambda: bool(events_of(stack, sid, "summary.failed")), timeout=10, what="summary.failed")
+    [event] = events_of(stack, sid, "summary.failed")
+    data = json.loads(event["payload"])["data"]
+    assert (data["stage"], data["recording_id"]) == ("assemble", recording_id)
+
+
+def test_an_assembly_job_names_the_assemble_stage_and_the_tracks_recording() -> None:
+    job = AssembleJob(job_id="ses_ab:assemble:grace", tenant_id="ten_a", session_id="ses_ab", trigger="grace")
+    letter = dead_letter_of(job.model_dump_json())
+    assert (letter.stage, letter.recordings, letter.session_id) == (
+        "assemble",
+        [("ten_a", "rec_ab")],
+        "ses_ab",
+    )

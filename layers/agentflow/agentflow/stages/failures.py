@@ -5,8 +5,10 @@ PROCESSING forever without saying why.
 
 The stage comes from the message itself, never from the queue's name: CloudFormation names a
 queue ``{stack}-{LogicalId}-{RANDOM}``, so a name says nothing reliable. A stage job names its
-stage; an S3 event is an upload, which only ingest consumes. The tenant comes from the upload's
-key (``recordings/{tenant}/…``), which the API wrote, not from anything in the event.
+stage; an S3 event is an upload, which only ingest consumes; an assembly job is the assemble
+stage's, about the one recording its session's tracks make (written as FAILED if the assembly died
+before writing it, so the session still says why it has no summary). The tenant comes from the
+upload's key (``recordings/{tenant}/…``), which the API wrote, not from anything in the event.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from botocore.exceptions import ClientError
 
-from agentflow.aws import records
-from agentflow.schemas.messages import StageJob
+from agentflow.aws import keys, records
+from agentflow.schemas.messages import AssembleJob, StageJob
 from agentflow.services import recordings as recs
+from agentflow.services import tracks as trk
 from agentflow.services.pipeline import create_pipeline_service
 from agentflow.stages.common import context
 from agentflow.stages.ingest import s3_objects
@@ -29,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 class UnknownDeadLetterError(ValueError):
-    """A dead-lettered message is neither an S3 event nor a stage job (it stays in the DLQ)."""
+    """A dead-lettered message is no S3 event, stage job or assembly job (it stays in the DLQ)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class DeadLetter:
 
     stage: str
     recordings: list[tuple[str, str]]  # (tenant_id, recording_id)
+    session_id: str | None = None  # assemble: the session whose tracks make the recording
 
 
 def is_s3_event(body: dict[str, Any]) -> bool:
@@ -54,20 +59,59 @@ def dead_letter_of(body: str) -> DeadLetter:
     """Read a dead-lettered message body: which stage failed, on which recordings.
 
     Raises:
-        UnknownDeadLetterError: the body is neither an S3 event nor a stage job.
+        UnknownDeadLetterError: the body is no S3 event, stage job or assembly job.
     """
     try:
         parsed = json.loads(body)
     except json.JSONDecodeError as exc:
         raise UnknownDeadLetterError(f"not JSON: {body[:200]!r}") from exc
     if isinstance(parsed, dict) and is_s3_event(parsed):
-        keys = [recs.parse_upload_key(key) for _bucket, key, _size in s3_objects(body)]
-        return DeadLetter("ingest", [(k.tenant_id, k.recording_id) for k in keys if k is not None])
+        uploads = [recs.parse_upload_key(key) for _bucket, key, _size in s3_objects(body)]
+        return DeadLetter("ingest", [(k.tenant_id, k.recording_id) for k in uploads if k is not None])
     try:
         job = StageJob.model_validate(parsed)
+    except ValueError:
+        pass
+    else:
+        return DeadLetter(job.stage, [(job.tenant_id, job.recording_id)])
+    try:
+        assembly = AssembleJob.model_validate(parsed)
     except ValueError as exc:
-        raise UnknownDeadLetterError(f"neither an S3 event nor a stage job: {body[:200]!r}") from exc
-    return DeadLetter(job.stage, [(job.tenant_id, job.recording_id)])
+        raise UnknownDeadLetterError(f"no S3 event, stage job or assembly job: {body[:200]!r}") from exc
+    rid = trk.tracks_recording_id(assembly.session_id)
+    return DeadLetter("assemble", [(assembly.tenant_id, rid)], session_id=assembly.session_id)
+
+
+def _unassembled(table: Any, tenant_id: str, session_id: str, recording_id: str) -> dict[str, Any] | None:
+    """The tracks' recording, written PENDING_UPLOAD (to be failed) if the assembly never wrote it."""
+    from agentflow.stages.assemble import FILENAME  # deferred: it imports PyAV and numpy
+
+    pk, sk = recs.recording_key(tenant_id, recording_id)
+    try:
+        records.put_new(
+            table,
+            {
+                "pk": pk,
+                "sk": sk,
+                "entity": "recording",
+                "gsi1pk": keys.session(session_id),
+                "gsi1sk": keys.recording(recording_id),
+                "tenant_id": tenant_id,
+                "session_id": session_id,
+                "recording_id": recording_id,
+                "status": "PENDING_UPLOAD",
+                "s3_key": f"recordings/{tenant_id}/{session_id}/{recording_id}/{FILENAME}",
+                "filename": FILENAME,
+                "content_type": "audio/flac",
+                "source": "tracks",
+                "stages": {},
+            },
+            actor="stage:failures",
+        )
+    except ClientError as exc:
+        if not records.is_conditional_failure(exc):
+            raise
+    return records.get_live(table, pk, sk)
 
 
 def handle_record(record: SQSRecord) -> None:
@@ -77,6 +121,8 @@ def handle_record(record: SQSRecord) -> None:
     pipeline = create_pipeline_service(table, settings)
     for tenant_id, recording_id in letter.recordings:
         recording = records.get_live(table, *recs.recording_key(tenant_id, recording_id))
+        if recording is None and letter.session_id is not None:
+            recording = _unassembled(table, tenant_id, letter.session_id, recording_id)
         if recording is None:
             log.warning("dead letter for %s/%s: no such recording", tenant_id, recording_id)
             continue
