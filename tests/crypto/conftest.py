@@ -40,17 +40,13 @@ def db(stack: LocalStack) -> Any:
 @pytest.fixture
 def signer(stack: LocalStack, db: Any) -> SigningService:
     """The signing service over the stack's table, KMS and alias (short backoff waits)."""
-    return create_signing_service(
-        db, client("kms"), key_alias=get_settings().signing_key_alias, retry={"base_delay": 0.001}
-    )
+    return create_signing_service(db, client("kms"), key_alias=get_settings().signing_key_alias)
 
 
 @pytest.fixture(scope="session")
 def meeting_summary(data_dir: Path) -> dict[str, Any]:
     """A realistic summary JSON built from a reference transcript."""
-    return summary_from_transcript(
-        json.loads((data_dir / "transcripts" / "advisor-review.json").read_text())
-    )
+    return summary_from_transcript(json.loads((data_dir / "transcripts" / "advisor-review.json").read_text()))
 
 
 @dataclass

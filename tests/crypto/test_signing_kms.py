@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Callable
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
+import boto3
 import pytest
 from agentflow import cli
+from agentflow.aws import clients
 from agentflow.aws.clients import client
-from agentflow.crypto import jws
+from agentflow.crypto import jws, kms
 from agentflow.crypto.canonical import sha256_hex
 from agentflow.crypto.jwks import KeySet
 from agentflow.crypto.verify import verify_summary
@@ -18,7 +22,6 @@ from agentflow.errors import ConflictError, SigningError, ValidationError
 from agentflow.services.signatures import SigningService, create_signing_service, jwks_document
 from agentflow.settings import get_settings
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
 
 
 def keyset(db: Any) -> KeySet:
@@ -138,52 +141,52 @@ def test_a_missing_alias_fails_with_a_clear_reason(db: Any, meeting_summary: dic
         signer.prepare(meeting_summary)
 
 
-class ThrottledKms:
-    """The real KMS client, except that the first ``throttles`` Sign calls are throttled."""
+class ThrottlingKms(BaseHTTPRequestHandler):
+    """A KMS endpoint that throttles the first ``throttles`` calls, then signs (with fixed bytes)."""
 
-    def __init__(self, real: Any, throttles: int) -> None:
-        self.real, self.throttles, self.sign_calls = real, throttles, 0
+    throttles = 2
+    targets: ClassVar[list[str]] = []
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).targets.append(self.headers["X-Amz-Target"])
+        if len(self.targets) <= self.throttles:
+            status, body = 400, {"__type": "ThrottlingException", "message": "Rate exceeded"}
+        else:
+            body = {"KeyId": "k", "Signature": base64.b64encode(b"sig").decode(), "SigningAlgorithm": "x"}
+            status = 200
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
-    def sign(self, **kwargs: Any) -> Any:
-        self.sign_calls += 1
-        if self.sign_calls <= self.throttles:
-            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "Sign")
-        return self.real.sign(**kwargs)
+    def log_message(self, *args: Any) -> None:
+        pass
 
 
-def test_throttling_is_retried_with_backoff_then_given_up(db: Any, meeting_summary: dict[str, Any]) -> None:
-    # GIVEN KMS that throttles the first two Sign calls, and one that always throttles
-    waits: list[float] = []
-    retry = {"attempts": 4, "base_delay": 0.5, "sleep": waits.append}
-    alias = get_settings().signing_key_alias
-    flaky = ThrottledKms(client("kms"), throttles=2)
-    down = ThrottledKms(client("kms"), throttles=100)
-
-    def sign_with(kms: Any) -> dict[str, Any]:
-        signer = create_signing_service(db, kms, key_alias=alias, retry=retry)
-        block = signer.prepare(meeting_summary)
-        return signer.sign(
-            block=block,
-            summary=meeting_summary,
-            pdf_sha256="b" * 64,
-            summary_id="s",
-            session_id="s",
-            tenant_id="t",
+def test_throttling_is_retried_by_botocore_alone() -> None:
+    # GIVEN a KMS that throttles twice, and a client with the stack's KMS retry schedule
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ThrottlingKms)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        kms_client = boto3.session.Session().client(
+            "kms",
+            endpoint_url=f"http://127.0.0.1:{server.server_port}",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=clients.config_for("kms"),
         )
-
-    # WHEN signing through each
-    record = sign_with(flaky)
-
-    # THEN the first succeeds on the third call after two growing, bounded waits
-    assert flaky.sign_calls == 3 and record["algorithm"] == "RS256"
-    assert len(waits) == 2 and 0 <= waits[0] <= 0.5 and 0 <= waits[1] <= 1.0
-    # AND the second gives up after the configured attempts with the throttling error
-    with pytest.raises(ClientError, match="ThrottlingException"):
-        sign_with(down)
-    assert down.sign_calls == 4
+        # WHEN signing
+        signature = kms.sign(kms_client, "k", b"message")
+    finally:
+        server.shutdown()
+    # THEN botocore retried the throttled calls: three Sign calls, no second layer of retries
+    assert signature == b"sig"
+    assert ThrottlingKms.targets == ["TrentService.Sign"] * 3
+    assert clients.config_for("kms").retries == {"total_max_attempts": 6, "mode": "adaptive"}
 
 
 def test_after_rotation_old_and_new_signatures_verify(

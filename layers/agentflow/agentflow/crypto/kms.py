@@ -9,9 +9,6 @@ accept a disabled key's ``Sign`` in some emulators, so the key state is checked 
 from __future__ import annotations
 
 import logging
-import random
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,20 +23,8 @@ SIGNING_ALGORITHM = "RSASSA_PKCS1_V1_5_SHA_256"
 KEY_SPEC = "RSA_2048"
 MAX_MESSAGE_BYTES = 4096
 
-# Transient: retried here with backoff (and again by SQS if they persist).
-RETRYABLE = frozenset(
-    {
-        "ThrottlingException",
-        "Throttling",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "LimitExceededException",
-        "KMSInternalException",
-        "DependencyTimeoutException",
-        "ServiceUnavailable",
-        "InternalFailure",
-    }
-)
+# Transient faults (throttling, KMSInternalException, DependencyTimeoutException: 5xx) are retried
+# by botocore with the schedule in agentflow.aws.clients, then by SQS if they persist.
 # Permanent for this key: the stage fails with a clear reason.
 KEY_UNUSABLE = frozenset(
     {
@@ -81,46 +66,14 @@ def _unusable(key: str, exc: ClientError) -> SigningError:
     return SigningError(f"Signing key {key} cannot sign ({code})")
 
 
-def call_with_backoff(
-    operation: Callable[[], Any],
-    *,
-    attempts: int = 6,
-    base_delay: float = 0.1,
-    max_delay: float = 5.0,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Any:
-    """Run a KMS call; retry throttling and transient faults with full-jitter exponential backoff.
-
-    Args:
-        operation: the call, with its arguments bound.
-        attempts: total tries, at least 1.
-        base_delay: seconds before the first retry (the cap doubles each time).
-        max_delay: upper bound of one wait, seconds.
-        sleep: injected by tests.
-
-    Raises:
-        ClientError: the last transient error after ``attempts`` tries, or any other error at once.
-    """
-    for attempt in range(1, attempts + 1):
-        try:
-            return operation()
-        except ClientError as exc:
-            if _code(exc) not in RETRYABLE or attempt == attempts:
-                raise
-            delay = random.uniform(0, min(max_delay, base_delay * 2 ** (attempt - 1)))
-            log.warning("KMS %s, retry %d/%d in %.2fs", _code(exc), attempt, attempts - 1, delay)
-            sleep(delay)
-    raise AssertionError("unreachable")  # the loop returns or raises
-
-
-def describe_signing_key(kms: Any, key: str, **retry: Any) -> dict[str, Any]:
+def describe_signing_key(kms: Any, key: str) -> dict[str, Any]:
     """``DescribeKey`` for a key id, ARN or alias; check it can sign RS256 now.
 
     Raises:
         SigningError: missing, disabled, pending deletion, or not an RSA SIGN_VERIFY key.
     """
     try:
-        meta: dict[str, Any] = call_with_backoff(lambda: kms.describe_key(KeyId=key), **retry)["KeyMetadata"]
+        meta: dict[str, Any] = kms.describe_key(KeyId=key)["KeyMetadata"]
     except ClientError as exc:
         if _code(exc) in KEY_UNUSABLE:
             raise _unusable(key, exc) from exc
@@ -134,15 +87,15 @@ def describe_signing_key(kms: Any, key: str, **retry: Any) -> dict[str, Any]:
     return meta
 
 
-def resolve_signing_key(kms: Any, key: str, **retry: Any) -> KmsKey:
+def resolve_signing_key(kms: Any, key: str) -> KmsKey:
     """The enabled key that ``key`` (usually the alias) names now, with its public key and kid.
 
     Raises:
         SigningError: see ``describe_signing_key``.
     """
-    meta = describe_signing_key(kms, key, **retry)
+    meta = describe_signing_key(kms, key)
     try:
-        der = bytes(call_with_backoff(lambda: kms.get_public_key(KeyId=meta["KeyId"]), **retry)["PublicKey"])
+        der = bytes(kms.get_public_key(KeyId=meta["KeyId"])["PublicKey"])
     except ClientError as exc:
         if _code(exc) in KEY_UNUSABLE:
             raise _unusable(key, exc) from exc
@@ -151,7 +104,7 @@ def resolve_signing_key(kms: Any, key: str, **retry: Any) -> KmsKey:
     return KmsKey(key_id=meta["KeyId"], arn=meta["Arn"], public_key_der=der, kid=kid)
 
 
-def sign(kms: Any, key_id: str, message: bytes, **retry: Any) -> bytes:
+def sign(kms: Any, key_id: str, message: bytes) -> bytes:
     """RS256-sign ``message`` (at most 4096 bytes) with KMS; return the raw signature bytes.
 
     Raises:
@@ -161,11 +114,8 @@ def sign(kms: Any, key_id: str, message: bytes, **retry: Any) -> bytes:
     if len(message) > MAX_MESSAGE_BYTES:
         raise SigningError(f"KMS signs at most {MAX_MESSAGE_BYTES} bytes, got {len(message)}")
     try:
-        response = call_with_backoff(
-            lambda: kms.sign(
-                KeyId=key_id, Message=message, MessageType="RAW", SigningAlgorithm=SIGNING_ALGORITHM
-            ),
-            **retry,
+        response = kms.sign(
+            KeyId=key_id, Message=message, MessageType="RAW", SigningAlgorithm=SIGNING_ALGORITHM
         )
     except ClientError as exc:
         if _code(exc) in KEY_UNUSABLE:

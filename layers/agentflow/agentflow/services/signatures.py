@@ -214,7 +214,6 @@ def create_signing_service(
     *,
     key_alias: str,
     actor: str = "stage:summarize",
-    retry: Mapping[str, Any] | None = None,
 ) -> SigningService:
     """Build the signing operations over ``table`` and a KMS client.
 
@@ -223,14 +222,12 @@ def create_signing_service(
         kms_client: a boto3 KMS client.
         key_alias: the alias that names the current signing key (``settings.signing_key_alias``).
         actor: written to the audit fields.
-        retry: ``agentflow.crypto.kms.call_with_backoff`` options (tests shorten the waits).
     """
-    retry_options = dict(retry or {})
     known: dict[str, kms.KmsKey] = {}  # kid → key, for this warm container
     published: set[str] = set()
 
     def current_key() -> kms.KmsKey:
-        key = kms.resolve_signing_key(kms_client, key_alias, **retry_options)
+        key = kms.resolve_signing_key(kms_client, key_alias)
         known[key.kid] = key
         return key
 
@@ -240,7 +237,7 @@ def create_signing_service(
         item = records.get_live(table, keys.public_key_pk(kid), keys.PUBLIC_KEY_SK)
         if item is None:
             raise SigningError(f"Signing key {kid} is unknown: prepare() names the key to sign with")
-        key = kms.resolve_signing_key(kms_client, str(item["kms_key_id"]), **retry_options)
+        key = kms.resolve_signing_key(kms_client, str(item["kms_key_id"]))
         if key.kid != kid:
             raise SigningError(f"KMS key {item['kms_key_id']} no longer has the public key {kid}")
         known[kid] = key
@@ -310,7 +307,7 @@ def create_signing_service(
             raise ValidationError("pdf_sha256 must be 64 lowercase hex digits", field="pdf_sha256")
         key = key_for(block.key_id)
         # Checked now, not at prepare(): the key may have been disabled while the PDF rendered.
-        kms.describe_signing_key(kms_client, key.key_id, **retry_options)
+        kms.describe_signing_key(kms_client, key.key_id)
         found = table.get_item(Key={"pk": keys.public_key_pk(key.kid), "sk": keys.PUBLIC_KEY_SK})
         published_item = cast("PublicKeyItem | None", found.get("Item"))
         if published_item is not None and published_item.get("status") != ACTIVE:
@@ -326,7 +323,7 @@ def create_signing_service(
             iat=int(time.time()),
         )
         signing_input = jws.signing_input(jws.header(key.kid), manifest)
-        signature = kms.sign(kms_client, key.key_id, signing_input, **retry_options)
+        signature = kms.sign(kms_client, key.key_id, signing_input)
         try:
             load_public_key(key.public_key_der).verify(
                 signature, signing_input, padding.PKCS1v15(), hashes.SHA256()
