@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 import uuid
@@ -30,6 +31,15 @@ LOCAL_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
+
+
+def _reset_warm_caches() -> None:
+    """Forget what warm containers keep (clients, the signaling service): a later stack in this
+    process must not reach an earlier one's moto or WebSocket gateway."""
+    clients.reset()
+    edge = sys.modules.get("agentflow.signaling.edge")  # imported only once a call was signaled
+    if edge is not None:
+        edge.service.cache_clear()
 
 
 @dataclass
@@ -92,7 +102,7 @@ class LocalStack:
                 "AWS_REGION": self.region,
             }
         )
-        clients.reset()
+        _reset_warm_caches()
         self.template = load_template()
         self.stack = provision(
             self.template,
@@ -167,7 +177,7 @@ class LocalStack:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        clients.reset()
+        _reset_warm_caches()
         get_settings.cache_clear()
 
     def __enter__(self) -> LocalStack:
