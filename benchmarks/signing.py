@@ -25,11 +25,11 @@ from agentflow.crypto.jwks import KeySet
 from agentflow.crypto.verify import verify_summary
 from agentflow.local.stack import LocalStack
 from agentflow.reports.pdf import render_pdf
-from agentflow.reports.samples import summary_from_transcript, synthetic_transcript
 from agentflow.services.signatures import create_signing_service, jwks_document
 from agentflow.settings import get_settings
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+from samples import summary_from_transcript, synthetic_transcript
 
 TRANSCRIPT = Path(__file__).resolve().parents[1] / "tests" / "data" / "transcripts" / "advisor-review.json"
 

@@ -16,12 +16,13 @@ from agentflow.crypto.canonical import canonicalize, sha256_hex
 from agentflow.ids import new_id
 from agentflow.local.stack import LocalStack
 from agentflow.reports.pdf import render_pdf
-from agentflow.reports.samples import summary_from_transcript
 from agentflow.schemas.sessions import CreateSessionRequest
 from agentflow.services.sessions import create_session_service
 from agentflow.services.signatures import SigningService, create_signing_service
 from agentflow.services.tenants import create_tenant_service
 from agentflow.settings import get_settings
+
+from benchmarks.samples import summary_from_transcript
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 from agentflow.reports.pdf import SignatureBlock, render_pdf
-from agentflow.reports.samples import summary_from_transcript, synthetic_transcript
 from pypdf import PdfReader
+
+from benchmarks.samples import summary_from_transcript, synthetic_transcript
 
 BLOCK = SignatureBlock(
     signature_id="sig_01jd3k4m5n6p7q8r9s0t1v2w3x",

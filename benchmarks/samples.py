@@ -1,4 +1,4 @@
-"""Summaries to render and sign without running the pipeline: for tests, benchmarks and demos.
+"""Summaries to render and sign without running the pipeline, for the tests and benchmarks (not in the layer).
 
 ``summary_from_transcript`` turns a reference transcript file (``participants``, ``utterances``,
 ``reference``) into a summary JSON of the shape the summarize stage writes;
