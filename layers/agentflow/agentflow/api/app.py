@@ -62,7 +62,16 @@ def create_app() -> FastAPI:
         version=__version__,
         description="Sessions in, signed summaries out. Authenticate with `Authorization: Bearer <API key>`.",
     )
-    for module in (sessions, recordings, tracks, summaries, signatures, workflows, webhook_deliveries, widget):
+    for module in (
+        sessions,
+        recordings,
+        tracks,
+        summaries,
+        signatures,
+        workflows,
+        webhook_deliveries,
+        widget,
+    ):
         app.include_router(module.router)
     app.include_router(calls.router)  # the call's ICE servers (docs/CALL.md)
     app.include_router(transcripts.router)  # exports of the signed summary's transcript
