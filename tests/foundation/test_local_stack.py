@@ -8,6 +8,8 @@ import time
 from collections import Counter
 from typing import Any
 
+import boto3
+import pytest
 from agentflow.aws.clients import client
 from agentflow.local.runner import RunnerOptions
 from agentflow.local.stack import LocalStack
@@ -158,3 +160,51 @@ def test_duplicate_delivery_mode_delivers_each_message_twice() -> None:
         wait_for(lambda: sum(bodies.values()) >= 6, timeout=30)
         time.sleep(1.5)
     assert bodies == Counter({"m0": 2, "m1": 2, "m2": 2})
+
+
+def test_an_external_aws_endpoint_url_is_used_instead_of_the_embedded_moto(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN an emulator the user runs (a LocalStack, say; here a moto server of our own) named by
+    # AWS_ENDPOINT_URL, as a LocalStack run would name it
+    from agentflow.local.ports import free_port
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    external = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    external.start()
+    url = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    events: list[dict[str, Any]] = []
+
+    def recorder(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        events.append(event)
+        return {"batchItemFailures": []}
+
+    try:
+        with LocalStack(api=False, functions={"ingest"}, handlers={"ingest": recorder}) as stack:
+            # THEN the stack starts no moto of its own and provisions on that endpoint
+            assert stack.endpoint_url == url
+            assert stack._moto is None
+            direct = boto3.client(
+                "sqs",
+                endpoint_url=url,
+                region_name=stack.region,
+                aws_access_key_id="x",
+                aws_secret_access_key="x",
+            )
+            assert stack.ref("IngestQueue") in direct.list_queues().get("QueueUrls", [])
+            # and the pipeline's S3 → SQS → function path runs through it
+            key = "recordings/ten_x/ses_y/rec_z/a.wav"
+            client("s3").put_object(Bucket=stack.ref("RecordingsBucket"), Key=key, Body=b"RIFF")
+            wait_for(
+                lambda: any(
+                    k == key for e in events for r in e["Records"] for _b, k, _s in s3_objects(r["body"])
+                ),
+                timeout=30,
+                what="the upload's event",
+            )
+        # and leaving the stack leaves the user's emulator running
+        assert direct.list_queues() is not None
+    finally:
+        external.stop()
