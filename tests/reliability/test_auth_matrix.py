@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,7 @@ class Route:
     tokens: bool = False  # a join token of the session may call it
     host_only: bool = False
     own_scope: bool = False  # acts on the caller's own tenant (lists, creates): no foreign id in it
+    token_only: bool = False  # only a participant's join token (the call's own routes): keys get 403
     body: dict[str, Any] | None = None
     params: dict[str, str] | None = None
 
@@ -72,6 +74,44 @@ ROUTES = [
         body={"filename": "call.webm", "content_type": "video/webm"},
     ),
     Route("GET", "/v1/sessions/{session_id}/summary", tokens=True),
+    Route("GET", "/v1/sessions/{session_id}/transcript", tokens=True, params={"format": "json"}),
+    Route("GET", "/v1/sessions/{session_id}/ice-servers", tokens=True, token_only=True),
+    Route("GET", "/v1/sessions/{session_id}/tracks", tokens=True),
+    Route(
+        "POST",
+        "/v1/sessions/{session_id}/tracks",
+        tokens=True,
+        token_only=True,
+        body={
+            "kind": "audio",
+            "content_type": "audio/webm;codecs=opus",
+            "started_at_server_ms": 0,
+            "clock_error_ms": 5,
+        },
+    ),
+    # The host's track: the client's token is another participant's, so it gets 403 like host-only routes.
+    Route(
+        "GET",
+        "/v1/sessions/{session_id}/tracks/{track_id}/parts",
+        tokens=True,
+        host_only=True,
+    ),
+    Route(
+        "POST",
+        "/v1/sessions/{session_id}/tracks/{track_id}/parts",
+        tokens=True,
+        host_only=True,
+        token_only=True,
+        body={"parts": [{"part_number": 1, "size_bytes": 1000}]},
+    ),
+    Route(
+        "POST",
+        "/v1/sessions/{session_id}/tracks/{track_id}/complete",
+        tokens=True,
+        host_only=True,
+        token_only=True,
+        body={"part_count": 1},
+    ),
     Route("GET", "/v1/recordings/{recording_id}", tokens=True),
     Route("GET", "/v1/webhook-deliveries", params={"session_id": "{session_id}"}),
     Route("GET", "/v1/webhook-deliveries/{delivery_id}"),
@@ -147,6 +187,18 @@ def world(clips: list[Path]) -> Iterator[World]:
             ttl_seconds=-5,
         )
         signed = http.get(f"/v1/sessions/{sid}/summary", headers=auth).json()
+        host_token = _token_of(created["widget_urls"]["host"])
+        track = http.post(
+            f"/v1/sessions/{sid}/tracks",
+            json={
+                "kind": "audio",
+                "content_type": "audio/webm;codecs=opus",
+                "started_at_server_ms": int(time.time() * 1000),
+                "clock_error_ms": 5,
+            },
+            headers={"Authorization": f"Bearer {host_token}"},
+        )
+        assert track.status_code == 201, track.text
         ids = {
             "session_id": sid,
             "recording_id": rid,
@@ -156,13 +208,14 @@ def world(clips: list[Path]) -> Iterator[World]:
             "summary_id": signed["summary_id"],
             "signature_id": signed["signature"]["signature_id"],
             "other_session_id": other.json()["session_id"],
+            "track_id": track.json()["track_id"],
         }
         yield World(
             http=http,
             ids=ids,
             alice_key=alice.api_key,
             credentials={
-                "alice host token": _token_of(created["widget_urls"]["host"]),
+                "alice host token": host_token,
                 "no key": "",
                 "bob's key": bob.api_key,
                 "revoked key": revoked_key,
@@ -187,6 +240,8 @@ def expected_status(route: Route, credential: str) -> int | None:
     if credential in ("no key", "revoked key", "expired join token"):
         return 401
     if credential == "bob's key":
+        if route.token_only:
+            return 403  # a key of any tenant: these routes are a participant's, whose session it is
         return None if route.own_scope else 404
     # join tokens: API-key routes refuse them outright; session routes see only their own session
     if not route.tokens:
@@ -248,14 +303,27 @@ def test_wrong_credentials_get_401_403_or_404_and_never_alices_data(world: World
 def test_positive_control_alices_key_and_host_token_read_her_data(world: World) -> None:
     # The matrix is not vacuous: the right credentials do read the data the wrong ones may not.
     readable = [r for r in ROUTES if r.method == "GET"]
-    for route in readable:
+    for route in (r for r in readable if not r.token_only):
         response = _call(world, route, world.alice_key)
         assert response.status_code == 200, (route.path, response.text[:300])
     for route in (r for r in readable if r.tokens):
         for token in ("alice host token", "client token"):
+            if token == "client token" and route.host_only:
+                continue  # the host's own track: refused to the client, as the matrix checks
             response = _call(world, route, world.credentials[token])
             assert response.status_code == 200, (token, route.path, response.text[:300])
-            assert world.ids["session_id"] in response.text
+            # ICE servers are the participant's config and the transcript is the utterances alone;
+            # every other route names the session or the track it showed.
+            if route.path.endswith("/ice-servers"):
+                assert "ice_servers" in response.json()
+            elif route.path.endswith("/tracks"):
+                # a participant lists only their own tracks: the host's one, and none for the client
+                mine = [t["track_id"] for t in response.json()["items"]]
+                assert mine == ([world.ids["track_id"]] if token == "alice host token" else [])
+            elif route.path.endswith("/transcript"):
+                assert response.json() and {"speaker", "text"} <= set(response.json()[0])
+            else:
+                assert world.ids["session_id"] in response.text or world.ids["track_id"] in response.text
     summary = _call(world, Route("GET", "/v1/sessions/{session_id}/summary"), world.alice_key).json()
     assert summary["signature"]["signature_id"] == world.ids["signature_id"]
     assert re.fullmatch(r"[\w-]+\.[\w-]+\.[\w-]+", summary["signature"]["jws"])
