@@ -107,6 +107,8 @@ def summarize_recording(job: StageJob) -> None:
     s3 = client("s3")
     summary_key, pdf_key = artifact_key(rid, "summary.json"), artifact_key(rid, "report.pdf")
     try:
+        # First, so a misconfigured stack fails loudly (last_error, then the DLQ) before any work.
+        api_url = settings.absolute_api_url()
         summary = _existing_summary(bucket, summary_key)
         if summary is None:
             transcript = get_json(bucket, artifact_key(rid, "transcript.json"))
@@ -127,7 +129,7 @@ def summarize_recording(job: StageJob) -> None:
             )
         signer = create_signing_service(table, client("kms"), key_alias=settings.signing_key_alias)
         block = dataclasses.replace(signer.prepare(summary), signature_id=derived_id("sig", rid))
-        pdf = render_pdf(summary, session, block, jwks_url=f"{settings.public_api_url}/.well-known/jwks.json")
+        pdf = render_pdf(summary, session, block, jwks_url=f"{api_url}/.well-known/jwks.json")
         s3.put_object(Bucket=bucket, Key=pdf_key, Body=pdf, ContentType="application/pdf")
         summary_id = derived_id("sum", rid)
         record = signer.sign(
@@ -177,7 +179,7 @@ def summarize_recording(job: StageJob) -> None:
             "summary_id": summary_id,
             "signature_id": block.signature_id,
             "document_hash": block.document_hash,
-            "pdf_url": f"{settings.public_api_url}/v1/sessions/{job.session_id}/summary",
+            "pdf_url": f"{api_url}/v1/sessions/{job.session_id}/summary",
         },
         event_key=f"{rid}:summary.ready",
     )
