@@ -2,9 +2,11 @@ import { useEffect, useLayoutEffect, useRef } from "react";
 import { CallPanel } from "./components/CallPanel";
 import { RecordingPanel } from "./components/RecordingPanel";
 import { SessionHeader } from "./components/SessionHeader";
-import { useCall, type Call } from "./hooks/useCall";
+import { TrackRecordingStatus } from "./components/TrackRecordingStatus";
+import { useCall, type Call, type CallHooks } from "./hooks/useCall";
 import { useRecording, type Recording } from "./hooks/useRecording";
 import { useSession, type SessionContext } from "./hooks/useSession";
+import { useTrackRecording, type TrackRecording } from "./hooks/useTrackRecording";
 import type { CallStats } from "./hooks/useWebRTC";
 
 /**
@@ -19,6 +21,11 @@ export interface WidgetHandle {
     stats(): Promise<CallStats>;
     /** Restart ICE now (the page does it by itself when the connection fails or stays disconnected). */
     restartIce(): void;
+  };
+  /** This page's own track recording (issue 16). */
+  tracks: {
+    readonly state: TrackRecording["state"];
+    readonly partsRecorded: number;
   };
 }
 
@@ -51,7 +58,18 @@ export function App() {
 }
 
 function Widget({ context }: { context: SessionContext }) {
-  const call = useCall(context);
+  // The call and this page's track recording use each other: the call's End session finishes the
+  // tracks first, and the host's pause reaches the other page on the call's control channel.
+  const trackHooks = useRef<CallHooks>({});
+  const call = useCall(context, {
+    beforeEnd: () => trackHooks.current.beforeEnd?.() ?? Promise.resolve(),
+    onControl: (message) => trackHooks.current.onControl?.(message),
+    onControlOpen: () => trackHooks.current.onControlOpen?.(),
+  });
+  const tracks = useTrackRecording(context, call);
+  useLayoutEffect(() => {
+    trackHooks.current = tracks.hooks;
+  });
   const recording = useRecording(context.api, context.sessionId, context.role, context.view);
   const { setRemoteAudio } = recording;
   const { remoteStream } = call.rtc;
@@ -66,9 +84,9 @@ function Widget({ context }: { context: SessionContext }) {
   }, [call.me.name, call.other.name]);
 
   // The handle reads the latest render's values; its identity stays while the widget is mounted.
-  const latest = useRef({ call, recording });
+  const latest = useRef({ call, recording, tracks });
   useLayoutEffect(() => {
-    latest.current = { call, recording };
+    latest.current = { call, recording, tracks };
   });
   useEffect(() => {
     const handle: WidgetHandle = {
@@ -82,6 +100,14 @@ function Widget({ context }: { context: SessionContext }) {
         },
         stats: () => latest.current.call.stats(),
         restartIce: () => latest.current.call.rtc.restartIce(),
+      },
+      tracks: {
+        get state() {
+          return latest.current.tracks.state;
+        },
+        get partsRecorded() {
+          return latest.current.tracks.partsRecorded;
+        },
       },
     };
     window.AgentFlowWidget = handle;
@@ -99,6 +125,7 @@ function Widget({ context }: { context: SessionContext }) {
       data-call-reason={call.reason || undefined}
       data-recording={recording.recordingId ?? undefined}
       data-recording-status={recording.recordingStatus ?? undefined}
+      data-call-recording={tracks.state}
       aria-labelledby="title"
       aria-busy={false}
     >
@@ -109,6 +136,11 @@ function Widget({ context }: { context: SessionContext }) {
         ended={context.view.status === "ended" || call.reason === "session-ended"}
       />
       <CallPanel call={call} />
+      <TrackRecordingStatus
+        tracks={tracks}
+        inCall={inCall}
+        ended={context.view.status === "ended" || call.reason === "session-ended"}
+      />
       <RecordingPanel recording={recording} name={call.me.name} inCall={inCall} />
     </main>
   );

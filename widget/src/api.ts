@@ -112,7 +112,7 @@ function detailOf(body: unknown, fallback: string): string {
 
 export class Api {
   constructor(
-    private readonly base: string,
+    readonly base: string,
     private readonly token: string,
   ) {}
 

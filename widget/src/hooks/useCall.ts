@@ -13,8 +13,10 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ApiError, type Role } from "../api";
 import { CaptureError } from "../recorder";
 import type { ServerFrame } from "../signaling";
+import { ClockSync } from "../tracks";
 import { EXPIRED, type SessionContext } from "./useSession";
 import { useSignaling, type SocketStatus } from "./useSignaling";
+import { useStableCallback } from "./useStableCallback";
 import { useWebRTC, type CallStats, type WebRTC } from "./useWebRTC";
 
 export type CallState = "idle" | "waiting" | "connecting" | "connected" | "reconnecting" | "ended";
@@ -53,11 +55,23 @@ export interface Call {
   /** The host's End session: ends the call and the session (`POST /v1/sessions/{id}/end`). */
   endSession: () => Promise<void>;
   stats: () => Promise<CallStats>;
+  /** The server's clock, fed from the signaling pongs (tracks stamp their start with it). */
+  clock: ClockSync;
+}
+
+/** What the page's recording (issue 16) plugs into the call. */
+export interface CallHooks {
+  /** Run by End session before `POST /end`: stop the recorders and finish their tracks. */
+  beforeEnd?: () => Promise<void>;
+  /** A message from the other page's control channel. */
+  onControl?: (message: string) => void;
+  /** The control channel opened. */
+  onControlOpen?: () => void;
 }
 
 type Phase = "idle" | "in-call" | "ended";
 
-export function useCall({ api, sessionId, token, role, view }: SessionContext): Call {
+export function useCall({ api, sessionId, token, role, view }: SessionContext, hooks: CallHooks = {}): Call {
   const otherRole: Role = role === "host" ? "client" : "host";
   const me = { role, name: (role === "host" ? view.host : view.client).name };
   const other = { role: otherRole, name: (role === "host" ? view.client : view.host).name };
@@ -82,6 +96,8 @@ export function useCall({ api, sessionId, token, role, view }: SessionContext): 
 
   // docs/CALL.md: the host is impolite, the client polite; `joined.polite` has the last word.
   const polite = useRef(role === "client");
+  const clock = useRef(new ClockSync()).current;
+  const beforeEnd = useStableCallback(() => hooks.beforeEnd?.() ?? Promise.resolve());
 
   const loadIceServers = useCallback(async (): Promise<void> => {
     try {
@@ -137,6 +153,8 @@ export function useCall({ api, sessionId, token, role, view }: SessionContext): 
 
   const rtc = useWebRTC({
     iceServers,
+    onControl: (message) => hooks.onControl?.(message),
+    onControlOpen: () => hooks.onControlOpen?.(),
     sendSignal: (data) => signaling.send({ action: "signal", data }),
     onConnectionState: (state) => {
       if (state === "connected") setEverConnected(true);
@@ -214,6 +232,7 @@ export function useCall({ api, sessionId, token, role, view }: SessionContext): 
         if (frame.code === "not_joined") signaling.send({ action: "join" });
         break;
       case "pong":
+        clock.addSample(frame.t0, frame.server_time_ms);
         break;
     }
   };
@@ -265,6 +284,7 @@ export function useCall({ api, sessionId, token, role, view }: SessionContext): 
     setBusy(true);
     setAlert("");
     try {
+      await beforeEnd();
       await api.endSession(sessionId);
       send({ action: "leave" });
       finish("session-ended");
@@ -278,7 +298,7 @@ export function useCall({ api, sessionId, token, role, view }: SessionContext): 
     } finally {
       setBusy(false);
     }
-  }, [api, sessionId, send, finish]);
+  }, [api, sessionId, send, finish, beforeEnd]);
 
   const state: CallState = useMemo(() => {
     if (phase === "ended") return "ended";
@@ -306,6 +326,7 @@ export function useCall({ api, sessionId, token, role, view }: SessionContext): 
     leave,
     endSession,
     stats: rtc.stats,
+    clock,
   };
 }
 

@@ -50,6 +50,10 @@ export interface WebRTCOptions {
   sendSignal: (data: SignalData) => boolean;
   /** The current connection's `connectionState` changed (called from the event, before any render). */
   onConnectionState?: (state: RTCPeerConnectionState) => void;
+  /** A text message from the other page on the control data channel (recording paused/resumed). */
+  onControl?: (message: string) => void;
+  /** The control data channel of the current connection opened (send the current state again). */
+  onControlOpen?: () => void;
 }
 
 export interface WebRTC {
@@ -72,6 +76,8 @@ export interface WebRTC {
   stats: () => Promise<CallStats>;
   /** Restart ICE on the current connection (what a failed or disconnected connection does itself). */
   restartIce: () => void;
+  /** Send a text message to the other page on the control data channel; `false` when it is not open. */
+  sendControl: (message: string) => boolean;
 }
 
 interface Negotiation {
@@ -87,9 +93,11 @@ interface Negotiation {
   pendingCandidates: RTCIceCandidateInit[];
   /** Signals are applied one at a time, in arrival order. */
   queue: Promise<void>;
+  /** Negotiated on both sides (id 0): no `datachannel` event, nothing to wait for. */
+  control: RTCDataChannel;
 }
 
-export function useWebRTC({ iceServers, sendSignal, onConnectionState }: WebRTCOptions): WebRTC {
+export function useWebRTC({ iceServers, sendSignal, onConnectionState, onControl, onControlOpen }: WebRTCOptions): WebRTC {
   const [localStream, setLocalStream] = useState<MediaStream | null>(null);
   const [remoteStream, setRemoteStream] = useState<MediaStream | null>(null);
   const [connectionState, setConnectionState] = useState<PeerState>("none");
@@ -104,6 +112,8 @@ export function useWebRTC({ iceServers, sendSignal, onConnectionState }: WebRTCO
   const created = useRef(0);
   const send = useStableCallback(sendSignal);
   const stateChanged = useStableCallback((state: RTCPeerConnectionState) => onConnectionState?.(state));
+  const controlMessage = useStableCallback((message: string) => onControl?.(message));
+  const controlOpened = useStableCallback(() => onControlOpen?.());
 
   useEffect(() => {
     iceRef.current = iceServers;
@@ -119,6 +129,7 @@ export function useWebRTC({ iceServers, sendSignal, onConnectionState }: WebRTCO
       window.clearTimeout(neg.watchdog);
       neg.pc.onnegotiationneeded = neg.pc.onicecandidate = neg.pc.ontrack = null;
       neg.pc.onconnectionstatechange = neg.pc.oniceconnectionstatechange = null;
+      neg.control.onmessage = neg.control.onopen = null;
       neg.pc.close();
     }
     setRemoteStream(null);
@@ -152,9 +163,16 @@ export function useWebRTC({ iceServers, sendSignal, onConnectionState }: WebRTCO
         senders: new Map(),
         pendingCandidates: [],
         queue: Promise.resolve(),
+        control: pc.createDataChannel("control", { negotiated: true, id: 0 }),
       };
       negRef.current = neg;
       const current = (): boolean => negRef.current === neg;
+      neg.control.onmessage = (event: MessageEvent<unknown>) => {
+        if (current() && typeof event.data === "string") controlMessage(event.data);
+      };
+      neg.control.onopen = () => {
+        if (current()) controlOpened();
+      };
       const id = created.current;
       // Diagnostics on the console's debug level (tests print them when a call test fails).
       const trace = (what: string): void =>
@@ -221,7 +239,7 @@ export function useWebRTC({ iceServers, sendSignal, onConnectionState }: WebRTCO
       applySenders(neg);
       setConnectionState(pc.connectionState);
     },
-    [disconnect, applySenders, send, stateChanged],
+    [disconnect, applySenders, send, stateChanged, controlMessage, controlOpened],
   );
 
   /** Add the candidates that waited for a remote description; the ones that still do not fit are dropped. */
@@ -381,6 +399,13 @@ export function useWebRTC({ iceServers, sendSignal, onConnectionState }: WebRTCO
     negRef.current?.pc.restartIce();
   }, []);
 
+  const sendControl = useCallback((message: string): boolean => {
+    const control = negRef.current?.control;
+    if (!control || control.readyState !== "open") return false;
+    control.send(message);
+    return true;
+  }, []);
+
   // Leaving the page (or unmounting) closes the connection and stops the devices.
   useEffect(() => endCall, [endCall]);
 
@@ -399,5 +424,6 @@ export function useWebRTC({ iceServers, sendSignal, onConnectionState }: WebRTCO
     toggleCamera,
     stats,
     restartIce,
+    sendControl,
   };
 }
