@@ -11,6 +11,9 @@ participant and the signed summary names who said each word.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import time
 import wave
 from collections.abc import Iterator
@@ -23,6 +26,7 @@ from agentflow.local.stack import LocalStack
 from agentflow.services.tracks import tracks_recording_id
 from agentflow.workflows import validate_summary
 from playwright.sync_api import Browser, Page, Playwright, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from benchmarks.evaluation import normalize_words
 from tests.pipeline.support import events_of
@@ -314,3 +318,94 @@ def test_the_host_pauses_and_resumes_both_recordings_and_a_reload_continues_on_a
     except BaseException:
         print("\n".join(logs[-200:]))
         raise
+
+
+def browser_pid(fake_audio: Path) -> int:
+    """The pid of the Chromium browser process (not a renderer or helper) launched with ``fake_audio``."""
+    flag = f"--use-file-for-fake-audio-capture={fake_audio}%noloop"
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if flag in args and not any(a.startswith("--type=") for a in args):
+            found.append(int(entry.name))
+    assert len(found) == 1, f"browser processes with {fake_audio}: {found}"
+    return found[0]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_crashed_client_loses_only_its_unsent_end_and_the_summary_says_so(
+    stack: LocalStack, tenant: Tenant, playwright: Playwright, data_dir: Path, tmp_path: Path
+) -> None:
+    source = data_dir / "stereo_diarization.wav"
+    client_audio = padded_voice(source, 1, tmp_path / "client.wav")
+    host_browser = launch(playwright, fake_audio=padded_voice(source, 0, tmp_path / "host.wav"))
+    client_browser = launch(playwright, fake_audio=client_audio)
+    logs: list[str] = []
+    try:
+        # GIVEN a call where both pages record, and both have stored parts past the speech
+        session_id, host, _client = join_both(tenant, (host_browser, client_browser), logs)
+        tracks = tracks_of(tenant, session_id, 2)
+        by_role = {t["role"]: t["track_id"] for t in tracks}
+        needed = int(np.ceil((LEAD_SECONDS + SPEECH_SECONDS + 1) / TIMESLICE_SECONDS))
+        wait_until(
+            lambda: all(len(stored_parts(tenant, session_id, t)) >= needed for t in by_role.values()),
+            timeout=LEAD_SECONDS + SPEECH_SECONDS + TAIL_SECONDS + 60,
+            interval=1,
+            what=f"{needed} parts of each track",
+        )
+        # WHEN the client's browser process is killed (no unload, no leave, no last chunk)
+        os.kill(browser_pid(client_audio), signal.SIGKILL)
+        # THEN the host's page says the client's connection dropped, and goes on recording
+        expect(host.locator("main")).to_have_attribute("data-call-reason", "peer-lost", timeout=CONNECT_MS)
+        expect(host.locator("main")).to_have_attribute("data-call-recording", "on")
+        host_parts = len(stored_parts(tenant, session_id, by_role["host"]))
+        wait_until(
+            lambda: len(stored_parts(tenant, session_id, by_role["host"])) >= host_parts + 2,
+            timeout=60,
+            interval=1,
+            what="two more host parts after the crash",
+        )
+        # WHEN the host ends the session
+        host.get_by_role("button", name="End session").click()
+        expect(host.locator("main")).to_have_attribute("data-call", "ended", timeout=30_000)
+        # THEN the host's track is complete, the client's never will be (the grace period builds without it)
+        rid = tracks_recording_id(session_id)
+
+        def done() -> dict[str, Any] | None:
+            answer = tenant.http.get(f"/v1/recordings/{rid}")
+            if answer.status_code != 200:
+                return None
+            body: dict[str, Any] = answer.json()
+            return body if body["status"] in {"COMPLETED", "FAILED"} else None
+
+        final = wait_until(done, timeout=PIPELINE_SECONDS, interval=2, what="the tracks' recording COMPLETED")
+        assert final["status"] == "COMPLETED", final
+        statuses = {t["role"]: t["status"] for t in audio_tracks(tenant, session_id)}
+        assert statuses == {"host": "COMPLETED", "client": "RECORDING"}
+        # AND the host's words are all there under the host's name, the client's (all stored before
+        # the crash) under the client's
+        signed = tenant.http.get(f"/v1/sessions/{session_id}/summary")
+        assert signed.status_code == 200, signed.text
+        summary = validate_summary(signed.json()["summary"])
+        words = said([u.model_dump() for u in summary.transcript])
+        assert words[HOST] == normalize_words(LEFT)
+        heard = words.get(CLIENT, [])
+        assert heard == normalize_words(RIGHT)[: len(heard)] and heard, words
+        # AND the summary says the client's track ends early, up to the end of the recording
+        [gap] = summary.missing_audio
+        assert (gap.name, gap.role, gap.reason) == (CLIENT, "client", "ends_early")
+        assert gap.end - gap.start >= 2 * TIMESLICE_SECONDS - 1, gap
+        assert "ends early" in gap.note
+    except BaseException:
+        print("\n".join(logs[-200:]))
+        raise
+    finally:
+        with contextlib.suppress(PlaywrightError):  # its process is gone
+            client_browser.close()
+        host_browser.close()
