@@ -187,8 +187,27 @@ def test_each_page_records_its_own_track_and_the_summary_names_who_said_each_wor
         for track in final_tracks:
             parts = stored_parts(tenant, session_id, track["track_id"])
             assert parts == list(range(1, track["part_count"] + 1)), (track, parts)
+
+        # AND each page's camera was recorded beside it, as its own video track, complete and whole
+        def videos_completed() -> list[dict[str, Any]] | None:
+            listed = tenant.http.get(f"/v1/sessions/{session_id}/tracks").json()["items"]
+            found = [t for t in listed if t["kind"] == "video"]
+            return found if len(found) == 2 and all(t["status"] == "COMPLETED" for t in found) else None
+
+        videos = wait_until(videos_completed, timeout=60, interval=1, what="both video tracks COMPLETED")
+        assert sorted(t["role"] for t in videos) == ["client", "host"]
+        for track in videos:
+            assert track["content_type"].startswith("video/webm"), track
+            assert stored_parts(tenant, session_id, track["track_id"]) == list(
+                range(1, track["part_count"] + 1)
+            )
         uploaded = events_of(stack, session_id, "track.uploaded")
-        assert sorted('"role":"host"' in e["payload"] for e in uploaded) == [False, True]
+        assert sorted(
+            '"role":"host"' in e["payload"] for e in uploaded if '"kind":"audio"' in e["payload"]
+        ) == [
+            False,
+            True,
+        ]
 
         # AND the recording built from the tracks completes
         rid = tracks_recording_id(session_id)

@@ -27,7 +27,11 @@ export function TrackRecordingStatus({ tracks, inCall, ended }: TrackRecordingSt
       ) : null}
       {inCall ? (
         <p id="recording-indicator" className={`recording-indicator ${tracks.state}`} role="status" aria-live="polite">
-          {tracks.state === "paused" && tracks.canControl ? "Recording paused." : TEXT[tracks.state]}
+          {tracks.state === "paused" && tracks.canControl
+            ? "Recording paused."
+            : tracks.state === "on" && tracks.video
+              ? "● Recording: your microphone and camera are recorded for the session."
+              : TEXT[tracks.state]}
         </p>
       ) : null}
       {inCall && tracks.canControl ? (

@@ -1,4 +1,5 @@
-// Each participant records their own microphone while the call runs and uploads it as it goes
+// Each participant records their own microphone (and camera, while it is on, as a separate video
+// track) while the call runs and uploads it as it goes
 // (issue 16; docs/CALL.md "Tracks"). The upload itself is `widget/src/tracks/` (no React); this hook
 // decides when a recorder runs:
 //
@@ -27,6 +28,11 @@ export const TIMESLICE_MS = 5000;
 /** End session waits at most this long for the last parts before it ends the session anyway. */
 const FINISH_TIMEOUT_MS = 20_000;
 const AUDIO_TYPES = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/mp4"];
+const VIDEO_TYPES = ["video/webm;codecs=vp8", "video/webm", "video/mp4"];
+/** The camera's track: kept beside the audio (the pipeline uses audio only); ~300 kB per 5 s part. */
+const VIDEO_BITS_PER_SECOND = 500_000;
+
+type Kind = "audio" | "video";
 
 export interface TrackRecording {
   state: TrackRecordingState;
@@ -34,6 +40,8 @@ export interface TrackRecording {
   canControl: boolean;
   pause: () => void;
   resume: () => void;
+  /** Whether the camera is recorded too (its own video track, while the camera is on). */
+  video: boolean;
   /** Chunks this page has recorded (each is one part, uploaded as it comes). */
   partsRecorded: number;
   error: string;
@@ -64,12 +72,12 @@ const withTimeout = (work: Promise<void>, ms: number): Promise<void> =>
 export function useTrackRecording(context: SessionContext, call: Call): TrackRecording {
   const { api, sessionId, token, role } = context;
   const [paused, setPaused] = useState(false);
-  const [running, setRunning] = useState(false);
+  const [running, setRunning] = useState<Record<Kind, boolean>>({ audio: false, video: false });
   const [stopped, setStopped] = useState(false); // the session ended: never record again
   const [resumed, setResumed] = useState(false); // an earlier page's track is taken care of
   const [partsRecorded, setPartsRecorded] = useState(0);
   const [error, setError] = useState("");
-  const runningRef = useRef<Running | null>(null);
+  const runningRef = useRef<Record<Kind, Running | null>>({ audio: null, video: null });
   const pausedRef = useRef(false);
   const storeRef = useRef<ChunkStore | null>(null);
   const store = (): ChunkStore => (storeRef.current ??= openStore(sessionId));
@@ -105,26 +113,35 @@ export function useTrackRecording(context: SessionContext, call: Call): TrackRec
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
-  const stop = useCallback((): Promise<void> => {
-    const current = runningRef.current;
+  const stopKind = useCallback((kind: Kind): Promise<void> => {
+    const current = runningRef.current[kind];
     if (!current) return Promise.resolve();
-    runningRef.current = null;
+    runningRef.current[kind] = null;
     if (current.recorder.state !== "inactive") current.recorder.stop();
-    setRunning(false);
+    setRunning((r) => ({ ...r, [kind]: false }));
     return current.finished;
   }, []);
 
+  const stop = useCallback(
+    (): Promise<void> => Promise.all([stopKind("audio"), stopKind("video")]).then(() => undefined),
+    [stopKind],
+  );
+
   const start = useCallback(
-    (stream: MediaStream): void => {
-      const audio = stream.getAudioTracks().filter((t) => t.readyState === "live");
-      if (!audio.length || runningRef.current) return;
-      const mimeType = AUDIO_TYPES.find((t) => MediaRecorder.isTypeSupported(t)) ?? "";
-      const recorder = new MediaRecorder(new MediaStream(audio), mimeType ? { mimeType } : {});
+    (kind: Kind, stream: MediaStream): void => {
+      const media = (kind === "audio" ? stream.getAudioTracks() : stream.getVideoTracks()).filter(
+        (t) => t.readyState === "live",
+      );
+      if (!media.length || runningRef.current[kind]) return;
+      const mimeType = (kind === "audio" ? AUDIO_TYPES : VIDEO_TYPES).find((t) => MediaRecorder.isTypeSupported(t)) ?? "";
+      const options: MediaRecorderOptions = mimeType ? { mimeType } : {};
+      if (kind === "video") options.videoBitsPerSecond = VIDEO_BITS_PER_SECOND;
+      const recorder = new MediaRecorder(new MediaStream(media), options);
       const uploader = new TrackUploader({
         apiUrl: api.base,
         sessionId,
         token,
-        kind: "audio",
+        kind,
         contentType: recorder.mimeType || mimeType,
         timesliceMs: TIMESLICE_MS,
         store: store(),
@@ -148,15 +165,15 @@ export function useTrackRecording(context: SessionContext, call: Call): TrackRec
           await uploader.finish();
         })
         .catch((err: unknown) => console.warn("tracks: not finished", err));
-      recorder.addEventListener("dataavailable", () => setPartsRecorded((n) => n + 1));
-      runningRef.current = { recorder, finished };
+      if (kind === "audio") recorder.addEventListener("dataavailable", () => setPartsRecorded((n) => n + 1));
+      runningRef.current[kind] = { recorder, finished };
       recorder.start(TIMESLICE_MS);
-      setRunning(true);
+      setRunning((r) => ({ ...r, [kind]: true }));
       // A recorder whose tracks all end (Leave call, the call ending) stops by itself: forget it.
       void stoppedRecorder.then(() => {
-        if (runningRef.current?.recorder === recorder) {
-          runningRef.current = null;
-          setRunning(false);
+        if (runningRef.current[kind]?.recorder === recorder) {
+          runningRef.current[kind] = null;
+          setRunning((r) => ({ ...r, [kind]: false }));
         }
       });
     },
@@ -175,10 +192,15 @@ export function useTrackRecording(context: SessionContext, call: Call): TrackRec
     if (callState === "ended") setStopped(true);
   }, [callState]);
   const want = inCall && connectedOnce && !paused && !stopped && resumed && localStream !== null;
+  // The camera is recorded while it is on (Camera off stops its track; on again starts a new one).
+  const wantVideo = want && rtc.cameraOn && !!localStream?.getVideoTracks().length;
   useEffect(() => {
-    if (want && localStream && !runningRef.current) start(localStream);
-    if (!want && runningRef.current) void stop();
-  }, [want, localStream, start, stop]);
+    if (want && localStream && !runningRef.current.audio) start("audio", localStream);
+    if (!want && runningRef.current.audio) void stopKind("audio");
+    // Audio first: the video recorder starts once the audio one runs.
+    if (wantVideo && localStream && running.audio && !runningRef.current.video) start("video", localStream);
+    if (!wantVideo && runningRef.current.video) void stopKind("video");
+  }, [want, wantVideo, localStream, start, stopKind, running.audio]);
 
   // The host tells the other page; the other page follows.
   const announce = useCallback((): void => {
@@ -224,10 +246,11 @@ export function useTrackRecording(context: SessionContext, call: Call): TrackRec
   // Unmount (the page goes away): stop the recorder; its kept chunks wait in IndexedDB.
   useEffect(() => () => void stop(), [stop]);
 
-  const state: TrackRecordingState = running ? "on" : paused && inCall && !stopped ? "paused" : "off";
+  const state: TrackRecordingState = running.audio ? "on" : paused && inCall && !stopped ? "paused" : "off";
   return {
     state,
     canControl: role === "host",
+    video: running.video,
     pause: () => setPause(true),
     resume: () => setPause(false),
     partsRecorded,
