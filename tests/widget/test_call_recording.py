@@ -428,3 +428,67 @@ def test_a_crashed_client_loses_only_its_unsent_end_and_the_summary_says_so(
         with contextlib.suppress(PlaywrightError):  # its process is gone
             client_browser.close()
         host_browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_reload_after_the_clients_words_loses_no_part_and_no_word(
+    stack: LocalStack, tenant: Tenant, speaking: tuple[Browser, Browser]
+) -> None:
+    logs: list[str] = []
+    try:
+        # GIVEN a call where both pages have stored their words
+        session_id, host, client = join_both(tenant, speaking, logs)
+        first = {t["role"]: t["track_id"] for t in tracks_of(tenant, session_id, 2)}
+        needed = int(np.ceil((LEAD_SECONDS + SPEECH_SECONDS + 1) / TIMESLICE_SECONDS))
+        wait_until(
+            lambda: all(len(stored_parts(tenant, session_id, t)) >= needed for t in first.values()),
+            timeout=LEAD_SECONDS + SPEECH_SECONDS + TAIL_SECONDS + 60,
+            interval=1,
+            what=f"{needed} parts of each track",
+        )
+        # WHEN the client reloads mid-call (its recorder dies with the page)
+        client.reload()
+        for page in (host, client):
+            expect(page.locator("main")).to_have_attribute("data-call", "connected", timeout=CONNECT_MS)
+        expect(client.locator("main")).to_have_attribute("data-call-recording", "on", timeout=CONNECT_MS)
+        # THEN its earlier track is completed with every part it recorded, and a new one records
+        assert_complete_and_whole(tenant, session_id, first["client"])
+        tracks_of(tenant, session_id, 3)
+        # WHEN the host ends the session
+        host.get_by_role("button", name="End session").click()
+        expect(host.locator("main")).to_have_attribute("data-call", "ended", timeout=30_000)
+        # THEN every audio track is complete and whole: no part stored twice or lost
+        wait_until(
+            lambda: all(t["status"] == "COMPLETED" for t in audio_tracks(tenant, session_id)),
+            timeout=60,
+            interval=1,
+            what="every audio track COMPLETED",
+        )
+        for track in audio_tracks(tenant, session_id):
+            assert_complete_and_whole(tenant, session_id, track["track_id"])
+        rid = tracks_recording_id(session_id)
+
+        def done() -> dict[str, Any] | None:
+            answer = tenant.http.get(f"/v1/recordings/{rid}")
+            if answer.status_code != 200:
+                return None
+            body: dict[str, Any] = answer.json()
+            return body if body["status"] in {"COMPLETED", "FAILED"} else None
+
+        final = wait_until(done, timeout=PIPELINE_SECONDS, interval=2, what="the tracks' recording COMPLETED")
+        assert final["status"] == "COMPLETED", final
+        # AND every word is there once, under its speaker's name
+        signed = tenant.http.get(f"/v1/sessions/{session_id}/summary")
+        assert signed.status_code == 200, signed.text
+        summary = validate_summary(signed.json()["summary"])
+        assert said([u.model_dump() for u in summary.transcript]) == {
+            HOST: normalize_words(LEFT),
+            CLIENT: normalize_words(RIGHT),
+        }
+        # AND the only missing audio is the client's, while its page reloaded (after its words)
+        for gap in summary.missing_audio:
+            assert (gap.role, gap.reason) == ("client", "gap"), summary.missing_audio
+    except BaseException:
+        print("\n".join(logs[-200:]))
+        raise
