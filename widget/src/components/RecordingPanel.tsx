@@ -4,7 +4,8 @@ import { megabytes, type Recording } from "../hooks/useRecording";
 interface RecordingPanelProps {
   recording: Recording;
   name: string;
-  /** In a call, the call's tiles show the camera: the recording preview tile is not repeated. */
+  /** In a call, the call's tiles show the camera and the call records each page's own track: the
+   *  preview tile and the single-file recording form are not repeated. */
   inCall: boolean;
 }
 
@@ -69,9 +70,10 @@ export function RecordingPanel({ recording: r, name, inCall }: RecordingPanelPro
         </span>
       </p>
 
+      {/* In a call each page records its own track (useTrackRecording): no second, mixed recording. */}
       <form
         id="setup"
-        hidden={!show("idle")}
+        hidden={inCall || !show("idle")}
         onSubmit={(event) => {
           event.preventDefault();
           void r.start(camera);
@@ -123,7 +125,7 @@ export function RecordingPanel({ recording: r, name, inCall }: RecordingPanelPro
       </p>
 
       <p id="status" className="status" role="status" aria-live="polite">
-        {r.status}
+        {inCall && show("idle") ? "" : r.status}
       </p>
       <p id="error" className="error" role="alert" tabIndex={-1} ref={refs.error}>
         {r.error}
