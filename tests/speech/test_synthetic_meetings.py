@@ -36,10 +36,13 @@ DIARIZED_TOLERANCE = 0.15
 TALK_TIME_TOLERANCE = 0.30
 UNNAMED = re.compile(r"Speaker \d+")
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not tools_available(), reason="espeak-ng and sox are installed by make setup"),
-]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _speech_tools() -> None:
+    # Missing tools fail the test rather than skip it: `make setup` installs them.
+    assert tools_available(), "espeak-ng and sox are missing: `make setup` installs them"
 
 
 def _dominant(over: dict[str, float]) -> tuple[str, float]:
