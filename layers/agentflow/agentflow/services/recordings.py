@@ -65,6 +65,46 @@ def parse_upload_key(key: str) -> UploadKey | None:
     return UploadKey(*match.groups()) if match else None
 
 
+def new_recording_item(
+    *,
+    tenant_id: str,
+    session_id: str,
+    recording_id: str,
+    s3_key: str,
+    filename: str,
+    content_type: str,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A PENDING_UPLOAD recording as stored: the one shape every writer of a recording starts from.
+
+    Args:
+        tenant_id: The session's tenant.
+        session_id: The session the recording belongs to.
+        recording_id: Its id (``rec_…``).
+        s3_key: Where the upload lands (``recordings/{tenant}/{session}/{recording}/{filename}``).
+        filename: The stored file name.
+        content_type: The upload's content type.
+        **extra: Further attributes (limits, the tracks' assembly details).
+    """
+    pk, sk = recording_key(tenant_id, recording_id)
+    return {
+        "pk": pk,
+        "sk": sk,
+        "entity": "recording",
+        "gsi1pk": keys.session(session_id),
+        "gsi1sk": keys.recording(recording_id),
+        "tenant_id": tenant_id,
+        "session_id": session_id,
+        "recording_id": recording_id,
+        "status": "PENDING_UPLOAD",
+        "s3_key": s3_key,
+        "filename": filename,
+        "content_type": content_type,
+        "stages": {},
+        **extra,
+    }
+
+
 def create_upload(
     table: Table,
     *,
@@ -87,26 +127,18 @@ def create_upload(
     recording_id = new_id("rec")
     key = f"recordings/{tenant_id}/{session_id}/{recording_id}/{safe_filename(filename)}"
     expires_at = utcnow() + timedelta(seconds=expires_in)
-    pk, sk = recording_key(tenant_id, recording_id)
     recording = records.put_new(
         table,
-        {
-            "pk": pk,
-            "sk": sk,
-            "entity": "recording",
-            "gsi1pk": keys.session(session_id),
-            "gsi1sk": keys.recording(recording_id),
-            "tenant_id": tenant_id,
-            "session_id": session_id,
-            "recording_id": recording_id,
-            "status": "PENDING_UPLOAD",
-            "s3_key": key,
-            "filename": safe_filename(filename),
-            "content_type": content_type,
-            "max_bytes": max_bytes,
-            "upload_expires_at": expires_at.isoformat(),
-            "stages": {},
-        },
+        new_recording_item(
+            tenant_id=tenant_id,
+            session_id=session_id,
+            recording_id=recording_id,
+            s3_key=key,
+            filename=safe_filename(filename),
+            content_type=content_type,
+            max_bytes=max_bytes,
+            upload_expires_at=expires_at.isoformat(),
+        ),
         actor=actor,
     )
     post = client("s3").generate_presigned_post(

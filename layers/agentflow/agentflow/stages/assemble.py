@@ -265,23 +265,16 @@ def assemble_session(job: AssembleJob) -> None:
             try:
                 records.put_new(
                     table,
-                    {
-                        "pk": key[0],
-                        "sk": key[1],
-                        "entity": "recording",
-                        "gsi1pk": keys.session(job.session_id),
-                        "gsi1sk": keys.recording(rid),
-                        "tenant_id": job.tenant_id,
-                        "session_id": job.session_id,
-                        "recording_id": rid,
-                        "status": "PENDING_UPLOAD",
-                        "s3_key": s3_key,
-                        "filename": FILENAME,
-                        "content_type": "audio/flac",
-                        "max_bytes": settings.max_upload_bytes,
-                        "stages": {},
+                    recs.new_recording_item(
+                        tenant_id=job.tenant_id,
+                        session_id=job.session_id,
+                        recording_id=rid,
+                        s3_key=s3_key,
+                        filename=FILENAME,
+                        content_type="audio/flac",
+                        max_bytes=settings.max_upload_bytes,
                         **values,
-                    },
+                    ),
                     actor=f"stage:assemble:{job.trigger}",
                 )
             except ClientError as exc:

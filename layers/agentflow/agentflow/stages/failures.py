@@ -21,7 +21,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 
-from agentflow.aws import keys, records
+from agentflow.aws import records
 from agentflow.schemas.messages import AssembleJob, StageJob
 from agentflow.services import recordings as recs
 from agentflow.services import tracks as trk
@@ -86,32 +86,24 @@ def _unassembled(table: Any, tenant_id: str, session_id: str, recording_id: str)
     """The tracks' recording, written PENDING_UPLOAD (to be failed) if the assembly never wrote it."""
     from agentflow.stages.assemble import FILENAME  # deferred: it imports PyAV and numpy
 
-    pk, sk = recs.recording_key(tenant_id, recording_id)
     try:
         records.put_new(
             table,
-            {
-                "pk": pk,
-                "sk": sk,
-                "entity": "recording",
-                "gsi1pk": keys.session(session_id),
-                "gsi1sk": keys.recording(recording_id),
-                "tenant_id": tenant_id,
-                "session_id": session_id,
-                "recording_id": recording_id,
-                "status": "PENDING_UPLOAD",
-                "s3_key": f"recordings/{tenant_id}/{session_id}/{recording_id}/{FILENAME}",
-                "filename": FILENAME,
-                "content_type": "audio/flac",
-                "source": "tracks",
-                "stages": {},
-            },
+            recs.new_recording_item(
+                tenant_id=tenant_id,
+                session_id=session_id,
+                recording_id=recording_id,
+                s3_key=f"recordings/{tenant_id}/{session_id}/{recording_id}/{FILENAME}",
+                filename=FILENAME,
+                content_type="audio/flac",
+                source="tracks",
+            ),
             actor="stage:failures",
         )
     except ClientError as exc:
         if not records.is_conditional_failure(exc):
             raise
-    return records.get_live(table, pk, sk)
+    return records.get_live(table, *recs.recording_key(tenant_id, recording_id))
 
 
 def handle_record(record: SQSRecord) -> None:
