@@ -5,9 +5,11 @@ Everything downstream works on 16 kHz float32 PCM, the rate whisper and pyannote
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import av
 import numpy as np
@@ -31,20 +33,30 @@ class AudioDecodeError(ValueError):
     """The file has no decodable audio stream."""
 
 
+def open_audio(source: Path | io.RawIOBase | BinaryIO) -> tuple[Any, Any]:
+    """Open ``source`` with PyAV and return ``(container, its first audio stream)``; close the container.
+
+    Raises:
+        AudioDecodeError: not media, or media without an audio stream.
+    """
+    try:
+        container = av.open(str(source) if isinstance(source, Path) else source, mode="r")
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise AudioDecodeError(f"the file could not be opened as media ({exc})") from exc
+    if not container.streams.audio:
+        container.close()
+        raise AudioDecodeError("the file has no audio stream")
+    return container, container.streams.audio[0]
+
+
 def probe(path: Path) -> AudioInfo:
     """Read the container header and decode to the end to measure the true duration.
 
     Headers lie (or are absent, as in browser-made webm), so the duration is counted from decoded
     frames; decoding without resampling is cheap next to transcription.
     """
+    container, stream = open_audio(path)
     try:
-        container = av.open(str(path))
-    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise AudioDecodeError(f"the file could not be opened as media ({exc})") from exc
-    try:
-        if not container.streams.audio:
-            raise AudioDecodeError("the file has no audio stream")
-        stream = container.streams.audio[0]
         rate = stream.codec_context.sample_rate or 0
         channels = stream.codec_context.channels or 0
         samples = 0

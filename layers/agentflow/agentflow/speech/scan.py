@@ -15,7 +15,7 @@ from typing import BinaryIO
 import av
 import numpy as np
 
-from agentflow.speech.audio import SAMPLE_RATE, AudioDecodeError, AudioInfo
+from agentflow.speech.audio import SAMPLE_RATE, AudioDecodeError, AudioInfo, open_audio
 from agentflow.speech.channels import ChannelCorrelation
 
 
@@ -41,14 +41,8 @@ def scan(source: io.RawIOBase | BinaryIO | Path, *, max_duration: float, channel
     Raises:
         AudioDecodeError: no decodable audio stream.
     """
+    container, stream = open_audio(source)
     try:
-        container = av.open(str(source) if isinstance(source, Path) else source, mode="r")
-    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise AudioDecodeError(f"the file could not be opened as media ({exc})") from exc
-    try:
-        if not container.streams.audio:
-            raise AudioDecodeError("the file has no audio stream")
-        stream = container.streams.audio[0]
         rate = stream.codec_context.sample_rate or 0
         channels = stream.codec_context.channels or 0
         stereo = channels == 2 and channel_test
