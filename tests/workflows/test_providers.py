@@ -9,14 +9,18 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import quote
 
 import boto3
+import httpx
 import pytest
+from agentflow.aws import clients
 from agentflow.schemas.summary import Utterance
+from agentflow.settings import Settings
 from agentflow.workflows import WorkflowContext, run_summary, validate_summary
 from agentflow.workflows.providers.base import ExtractRequest, Participant, ProviderError
 from agentflow.workflows.providers.bedrock import BedrockProvider
-from agentflow.workflows.providers.openai import OpenAIProvider
+from agentflow.workflows.providers.openai import OpenAIProvider, backoff_seconds
 from botocore.stub import ANY, Stubber
 
 from .conftest import FakeProvider
@@ -65,64 +69,119 @@ def bedrock() -> Iterator[tuple[Any, Stubber]]:
         stubber.assert_no_pending_responses()
 
 
-def provider_on(client: Any, sleeps: list[float] | None = None) -> BedrockProvider:
-    async def record(seconds: float) -> None:
-        if sleeps is not None:
-            sleeps.append(seconds)
+MODEL_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
 
+
+def provider_on(client: Any) -> BedrockProvider:
     return BedrockProvider(
-        client=client,
-        model_id="anthropic.claude-3-5-haiku-20241022-v1:0",
-        max_tokens=1024,
-        temperature=0.0,
-        context_chars=20_000,
-        max_attempts=3,
-        backoff_seconds=0.5,
-        sleep=record,
+        client=client, model_id=MODEL_ID, max_tokens=1024, temperature=0.0, context_chars=20_000
     )
 
 
 def expected_converse() -> dict[str, Any]:
     return {
-        "modelId": "anthropic.claude-3-5-haiku-20241022-v1:0",
+        "modelId": MODEL_ID,
         "system": [{"text": ANY}],
         "messages": [{"role": "user", "content": [{"text": ANY}]}],
         "inferenceConfig": {"maxTokens": 1024, "temperature": 0.0},
     }
 
 
-def test_bedrock_retries_throttling_then_parses_the_answer(bedrock: tuple[Any, Stubber]) -> None:
-    client, stubber = bedrock
+class BedrockServer:
+    """A Bedrock Runtime endpoint on 127.0.0.1: each Converse call gets the next scripted
+    (status, error code or None, answer text) reply, so a real botocore client retries against it."""
+
+    def __init__(self, replies: list[tuple[int, str | None, str]]) -> None:
+        self.replies = list(replies)
+        self.paths: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", "0")))
+                server.paths.append(self.path)
+                status, code, text = server.replies.pop(0)
+                body = {"message": code} if code else converse_response(text)
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                if code:
+                    self.send_header("x-amzn-ErrorType", code)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def client(self, max_attempts: int) -> Any:
+        """A bedrock-runtime client with the stack's retry configuration for ``max_attempts`` tries."""
+        return boto3.session.Session().client(
+            "bedrock-runtime",
+            endpoint_url=f"http://127.0.0.1:{self.httpd.server_address[1]}",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=clients.config_for("bedrock-runtime", max_attempts=max_attempts),
+        )
+
+    def __enter__(self) -> BedrockServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+THROTTLED = (429, "ThrottlingException", "")
+
+
+def test_bedrock_throttling_is_retried_by_botocore_then_parsed() -> None:
     # GIVEN Bedrock throttles once, then answers
-    stubber.add_client_error(
-        "converse",
-        service_error_code="ThrottlingException",
-        http_status_code=429,
-        expected_params=expected_converse(),
-    )
-    stubber.add_response("converse", converse_response(json.dumps(ANSWER)), expected_converse())
-    sleeps: list[float] = []
-    # WHEN the provider extracts
-    extraction = asyncio.run(provider_on(client, sleeps).extract(request()))
-    # THEN it waited once (backoff) and returns the validated answer
-    assert len(sleeps) == 1 and 0.25 <= sleeps[0] <= 0.5
+    with BedrockServer([THROTTLED, (200, None, json.dumps(ANSWER))]) as server:
+        # WHEN the provider extracts through a client configured for three tries
+        extraction = asyncio.run(provider_on(server.client(max_attempts=3)).extract(request()))
+    # THEN botocore sent the call twice (no second retry layer) and the answer is validated
+    assert server.paths == [f"/model/{quote(MODEL_ID, safe='')}/converse"] * 2
     assert extraction.action_items[0].owner == "Alice"
     assert extraction.action_items[0].sources == ["u1"]
 
 
-def test_bedrock_gives_up_after_max_attempts(bedrock: tuple[Any, Stubber]) -> None:
-    client, stubber = bedrock
-    for _ in range(3):
-        stubber.add_client_error("converse", service_error_code="ThrottlingException", http_status_code=429)
-    with pytest.raises(ProviderError, match="ThrottlingException after 3 tries"):
-        asyncio.run(provider_on(client).extract(request()))
+def test_bedrock_gives_up_after_max_attempts() -> None:
+    with (
+        BedrockServer([THROTTLED] * 2) as server,
+        pytest.raises(ProviderError, match="ThrottlingException after 2 tries"),
+    ):
+        asyncio.run(provider_on(server.client(max_attempts=2)).extract(request()))
+    assert len(server.paths) == 2
 
 
-def test_bedrock_access_denied_is_not_retried(bedrock: tuple[Any, Stubber]) -> None:
-    client, stubber = bedrock
-    stubber.add_client_error("converse", service_error_code="AccessDeniedException", http_status_code=403)
-    with pytest.raises(ProviderError, match="AccessDeniedException after 1 tries"):
-        asyncio.run(provider_on(client).extract(request()))
+def test_bedrock_access_denied_is_not_retried() -> None:
+    with (
+        BedrockServer([(403, "AccessDeniedException", "")]) as server,
+        pytest.raises(ProviderError, match="AccessDeniedException after 1 tries"),
+    ):
+        asyncio.run(provider_on(server.client(max_attempts=3)).extract(request()))
+    assert len(server.paths) == 1
+
+
+def test_bedrock_client_tries_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN settings asking for two tries per LLM call
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    settings = Settings(summary_provider="bedrock", llm_max_attempts=2)
+    # WHEN the provider is made from settings
+    clients.reset()
+    try:
+        provider = BedrockProvider.from_settings(settings)
+    finally:
+        clients.reset()
+    # THEN its client carries exactly that retry schedule, in botocore's adaptive mode
+    assert provider.client.meta.config.retries == {"total_max_attempts": 2, "mode": "adaptive"}
 
 
 def test_bedrock_malformed_answer_is_repaired_with_the_error(bedrock: tuple[Any, Stubber]) -> None:
@@ -231,7 +290,6 @@ def openai_on(url: str) -> OpenAIProvider:
         model="llama3.1",
         api_key="sk-test",
         max_attempts=3,
-        backoff_seconds=0.01,
         sleep=no_sleep,
     )
 
@@ -273,6 +331,45 @@ def test_openai_compatible_whole_workflow_with_a_repair() -> None:
         "Contract and plan",
     )
     validate_summary(summary)
+
+
+def test_openai_compatible_client_error_is_not_retried() -> None:
+    with (
+        ChatServer([(400, {"error": "bad request"}), (200, chat(json.dumps(ANSWER)))]) as server,
+        pytest.raises(ProviderError, match=r"HTTP 400$"),
+    ):
+        asyncio.run(openai_on(server.url).extract(request()))
+    assert len(server.requests) == 1
+
+
+def test_openai_compatible_transport_error_is_retried() -> None:
+    # GIVEN a transport whose first call fails to connect, then answers
+    calls: list[str] = []
+
+    def answer(req: httpx.Request) -> httpx.Response:
+        calls.append(str(req.url))
+        if len(calls) == 1:
+            raise httpx.ConnectError("refused", request=req)
+        return httpx.Response(200, json=chat(json.dumps(ANSWER)))
+
+    provider = OpenAIProvider(
+        base_url="http://llm.invalid/v1", model="m", sleep=no_sleep, transport=httpx.MockTransport(answer)
+    )
+    # WHEN extracting
+    extraction = asyncio.run(provider.extract(request()))
+    # THEN the second try answered
+    assert calls == ["http://llm.invalid/v1/chat/completions"] * 2
+    assert extraction.decisions[0].text == "Annual plan"
+
+
+def test_httpx_backoff_is_botocores_schedule_or_retry_after() -> None:
+    # botocore standard mode: a random part of min(2 ** (retry - 1), 20) seconds
+    for retry, cap in ((1, 1.0), (2, 2.0), (3, 4.0), (6, 20.0), (9, 20.0)):
+        waits = [backoff_seconds(retry, None) for _ in range(200)]
+        assert all(0 <= w <= cap for w in waits) and max(waits) > cap / 2
+    # a server's Retry-After wins, at most 60 s
+    assert backoff_seconds(1, httpx.Response(429, headers={"Retry-After": "7"})) == 7.0
+    assert backoff_seconds(1, httpx.Response(503, headers={"Retry-After": "3600"})) == 60.0
 
 
 def test_openai_compatible_server_error_becomes_provider_error() -> None:

@@ -23,12 +23,23 @@ if TYPE_CHECKING:  # the stubs are a dev dependency (requirements.txt), not in t
 _CONFIG = Config(retries={"max_attempts": 8, "mode": "adaptive"}, connect_timeout=5, read_timeout=60)
 # KMS Sign sits on the summarize stage's path once per summary: six tries (about 30 s of backoff
 # at most) before the job goes back to SQS, instead of the 9 x 6 tries two stacked layers made.
+# A caller may set the tries of its client instead (``max_attempts``): Bedrock's come from
+# settings.llm_max_attempts, and botocore retries its throttling (ThrottlingException,
+# ModelNotReadyException), 500, 503 and connection errors.
 _RETRIES = {"kms": Config(retries={"total_max_attempts": 6, "mode": "adaptive"})}
 
 
-def config_for(service: str) -> Config:
-    """The botocore configuration (timeouts, retry schedule) of ``service``'s client."""
-    return _CONFIG.merge(_RETRIES[service]) if service in _RETRIES else _CONFIG
+def config_for(service: str, *, max_attempts: int | None = None) -> Config:
+    """The botocore configuration (timeouts, retry schedule) of ``service``'s client.
+
+    Args:
+        service: the boto3 service name.
+        max_attempts: total tries of one call (the first included), instead of the service's own.
+    """
+    config = _CONFIG.merge(_RETRIES[service]) if service in _RETRIES else _CONFIG
+    if max_attempts is not None:
+        config = config.merge(Config(retries={"total_max_attempts": max_attempts, "mode": "adaptive"}))
+    return config
 
 
 @overload
@@ -38,18 +49,19 @@ def client(service: Literal["sqs"]) -> SQSClient: ...
 @overload
 def client(service: Literal["kms"]) -> KMSClient: ...
 @overload
-def client(service: str) -> Any: ...
-def client(service: str) -> Any:
+def client(service: str, *, max_attempts: int | None = None) -> Any: ...
+def client(service: str, *, max_attempts: int | None = None) -> Any:
     """Return the process-wide boto3 client for ``service`` (``"s3"``, ``"sqs"``, ``"kms"``, …).
 
-    Typed (mypy-boto3) for the services the code base uses most.
+    Typed (mypy-boto3) for the services the code base uses most. ``max_attempts`` as in
+    ``config_for``; each distinct value is its own cached client.
     """
-    return _client(service)
+    return _client(service, max_attempts)
 
 
 @cache
-def _client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=config_for(service))
+def _client(service: str, max_attempts: int | None) -> Any:
+    return boto3.session.Session().client(service, config=config_for(service, max_attempts=max_attempts))
 
 
 @cache

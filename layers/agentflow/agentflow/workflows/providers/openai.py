@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 
 import httpx
@@ -12,13 +13,50 @@ from agentflow.workflows.providers.base import ProviderError
 from agentflow.workflows.providers.llm import ChatProvider
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+_MAX_BACKOFF_SECONDS = 20.0  # botocore's standard-mode cap, so both LLM providers wait alike
+_MAX_RETRY_AFTER_SECONDS = 60.0
+
+
+def backoff_seconds(retry: int, response: httpx.Response | None) -> float:
+    """The wait before retry ``retry`` (1-based): the server's ``Retry-After`` (at most 60 s), else
+    botocore's standard-mode backoff, a random part of ``min(2 ** (retry - 1), 20)`` seconds."""
+    retry_after = response.headers.get("retry-after") if response is not None else None
+    if retry_after and retry_after.replace(".", "", 1).isdigit():
+        return min(float(retry_after), _MAX_RETRY_AFTER_SECONDS)
+    return random.random() * min(2.0 ** (retry - 1), _MAX_BACKOFF_SECONDS)
+
+
+async def send_with_retries(
+    send: Callable[[], Awaitable[httpx.Response]],
+    *,
+    max_attempts: int,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> httpx.Response:
+    """The first answer not worth another try, or the last of ``max_attempts`` tries.
+
+    A status in ``RETRY_STATUS`` and a transport error (connect, read, …) are tried again after
+    ``backoff_seconds``; the last transport error is raised.
+    """
+    for attempt in range(1, max_attempts + 1):
+        last = attempt == max_attempts
+        try:
+            response = await send()
+        except httpx.TransportError:
+            if last:
+                raise
+            await sleep(backoff_seconds(attempt, None))
+            continue
+        if response.status_code not in RETRY_STATUS or last:
+            return response
+        await sleep(backoff_seconds(attempt, response))
+    raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
 
 
 class OpenAIProvider(ChatProvider):
     """Summaries from a chat-completions endpoint at ``base_url`` (e.g. ``http://host:8000/v1``).
 
     Asks for ``response_format: json_object``; retries 429 and 5xx (honouring ``Retry-After``) and
-    connection errors up to ``max_attempts`` tries.
+    transport errors up to ``max_attempts`` tries (``send_with_retries``).
     """
 
     name = "openai"
@@ -34,7 +72,6 @@ class OpenAIProvider(ChatProvider):
         context_chars: int = 48_000,
         timeout_seconds: float = 120.0,
         max_attempts: int = 4,
-        backoff_seconds: float = 1.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -45,7 +82,6 @@ class OpenAIProvider(ChatProvider):
         self.temperature = temperature
         self.timeout_seconds = timeout_seconds
         self.max_attempts = max_attempts
-        self.backoff_seconds = backoff_seconds
         self.sleep = sleep
         self.transport = transport
 
@@ -63,12 +99,6 @@ class OpenAIProvider(ChatProvider):
             max_attempts=settings.llm_max_attempts,
         )
 
-    def _wait(self, attempt: int, response: httpx.Response | None) -> float:
-        retry_after = response.headers.get("retry-after") if response is not None else None
-        if retry_after and retry_after.replace(".", "", 1).isdigit():
-            return min(float(retry_after), 60.0)
-        return float(self.backoff_seconds * 2 ** (attempt - 1))
-
     async def _complete(self, system: str, user: str) -> str:
         body = {
             "model": self.model,
@@ -78,23 +108,20 @@ class OpenAIProvider(ChatProvider):
             "response_format": {"type": "json_object"},
         }
         async with httpx.AsyncClient(timeout=self.timeout_seconds, transport=self.transport) as http:
-            for attempt in range(1, self.max_attempts + 1):
-                try:
-                    response = await http.post(self.url, json=body, headers=self._headers)
-                except httpx.TransportError as exc:
-                    if attempt < self.max_attempts:
-                        await self.sleep(self._wait(attempt, None))
-                        continue
-                    raise ProviderError(f"chat endpoint unreachable: {type(exc).__name__}") from exc
-                if response.status_code in RETRY_STATUS and attempt < self.max_attempts:
-                    await self.sleep(self._wait(attempt, response))
-                    continue
-                if response.status_code >= 400:
-                    raise ProviderError(
-                        f"chat endpoint answered HTTP {response.status_code} after {attempt} tries"
-                    )
-                try:
-                    return str(response.json()["choices"][0]["message"]["content"] or "")
-                except (ValueError, KeyError, IndexError, TypeError) as exc:
-                    raise ProviderError("chat endpoint answer has no choices[0].message.content") from exc
-        raise ProviderError("chat endpoint: no attempts were made")
+            try:
+                response = await send_with_retries(
+                    lambda: http.post(self.url, json=body, headers=self._headers),
+                    max_attempts=self.max_attempts,
+                    sleep=self.sleep,
+                )
+            except httpx.TransportError as exc:
+                raise ProviderError(
+                    f"chat endpoint unreachable after {self.max_attempts} tries: {type(exc).__name__}"
+                ) from exc
+        if response.status_code >= 400:
+            tries = f" after {self.max_attempts} tries" if response.status_code in RETRY_STATUS else ""
+            raise ProviderError(f"chat endpoint answered HTTP {response.status_code}{tries}")
+        try:
+            return str(response.json()["choices"][0]["message"]["content"] or "")
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise ProviderError("chat endpoint answer has no choices[0].message.content") from exc
