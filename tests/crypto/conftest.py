@@ -17,6 +17,7 @@ from agentflow.ids import new_id
 from agentflow.local.stack import LocalStack
 from agentflow.reports.pdf import render_pdf
 from agentflow.schemas.sessions import CreateSessionRequest
+from agentflow.schemas.summary import Summary
 from agentflow.services.sessions import create_session_service
 from agentflow.services.signatures import SigningService, create_signing_service
 from agentflow.services.tenants import create_tenant_service
@@ -71,7 +72,7 @@ def store_signed_summary(
     bucket = get_settings().bucket_name
     recording_id, summary_id = new_id("rec"), new_id("sum")
     block = signer.prepare(summary)
-    pdf = render_pdf(summary, session, block)
+    pdf = render_pdf(Summary.model_validate(summary), session, block)
     summary_bytes = canonicalize(summary)
     s3 = client("s3")
     summary_key, pdf_key = f"artifacts/{recording_id}/summary.json", f"artifacts/{recording_id}/report.pdf"

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 from agentflow.reports.pdf import SignatureBlock, render_pdf
+from agentflow.schemas.summary import Summary
 from pypdf import PdfReader
 
-from benchmarks.samples import summary_from_transcript, synthetic_transcript
+from benchmarks.samples import summary_from_transcript, synthetic_summary
 
 BLOCK = SignatureBlock(
     signature_id="sig_01jd3k4m5n6p7q8r9s0t1v2w3x",
@@ -44,22 +45,23 @@ def test_the_report_holds_decisions_action_items_speakers_and_the_signature_bloc
 ) -> None:
     # GIVEN a realistic summary of a reference meeting
     transcript = json.loads((data_dir / "transcripts" / f"{name}.json").read_text())
-    summary = summary_from_transcript(transcript)
+    summary = Summary.model_validate(summary_from_transcript(transcript))
 
     # WHEN rendered
     pdf = render_pdf(summary, session_for(transcript), BLOCK)
 
     # THEN its text holds every decision, action item (task, owner, due), speaker and the block
     pages, text = text_of(pdf)
-    assert summary["title"] in text and summary["overview"][:60] in text
-    for decision in summary["decisions"]:
-        assert decision["text"] in text
-    for item in summary["action_items"]:
-        assert item["text"] in text and item["owner"] in text and (item["due"] or "—") in text
-    for speaker in summary["speakers"]:
-        assert speaker["name"] in text
-    for utterance in summary["transcript"][-3:]:
-        assert utterance["text"][:50] in text
+    assert summary.title in text and summary.overview[:60] in text
+    assert summary.decisions and summary.action_items
+    for decision in summary.decisions:
+        assert decision.text in text
+    for item in summary.action_items:
+        assert item.text in text and str(item.owner) in text and (item.due or "—") in text
+    for speaker in summary.speakers:
+        assert speaker.name in text
+    for utterance in summary.transcript[-3:]:
+        assert utterance.text[:50] in text
     assert "Session 2025-11-25 10:00 UTC" in text.replace("Date ", "Session ")
     for value in (BLOCK.signature_id, BLOCK.key_id, BLOCK.document_hash, "RS256", "agentflow verify"):
         assert value in text
@@ -69,11 +71,12 @@ def test_the_report_holds_decisions_action_items_speakers_and_the_signature_bloc
 def test_unicode_names_render_with_an_embedded_truetype_font() -> None:
     # GIVEN names outside Latin-1 (which the PDF base fonts cannot show)
     names = ("Zoë Ångström", "Дмитрий Łukasiewicz")
-    summary = {
-        "title": "Revisión trimestral — Ωmega",
-        "transcript": synthetic_transcript(60, speakers=names),
-        "action_items": [{"text": "Отправить отчёт", "owner": names[1], "due": "пятница"}],
-    }
+    summary = synthetic_summary(
+        60,
+        speakers=names,
+        title="Revisión trimestral — Ωmega",
+        action_items=[{"text": "Отправить отчёт", "owner": names[1], "due": "пятница", "sources": ["u2"]}],
+    )
 
     # WHEN rendered
     pdf = render_pdf(summary, {"host": {"name": names[0]}, "client": {"name": names[1]}}, BLOCK)
@@ -95,28 +98,29 @@ def test_unicode_names_render_with_an_embedded_truetype_font() -> None:
 
 def test_a_two_hour_transcript_paginates_with_page_numbers() -> None:
     # GIVEN a generated two-hour meeting (1,200 utterances)
-    transcript = synthetic_transcript(2 * 3600)
-    summary = {"title": "Long meeting", "transcript": transcript, "duration": 7200, "language": "en"}
+    summary = synthetic_summary(2 * 3600, title="Long meeting")
 
     # WHEN rendered
     pdf = render_pdf(summary, {"session_id": "ses_long"}, BLOCK)
 
     # THEN it spans many pages, each numbered "Page i of N", and the last utterance is on the last page
     pages, text = text_of(pdf)
-    assert len(transcript) == 1200 and len(pages) > 20
+    assert len(summary.transcript) == 1200 and len(pages) > 20
     for number, page in enumerate(pages, start=1):
         assert f"Page {number} of {len(pages)}" in page
     assert "1:59:54" in pages[-1] and "2 h 00 min" in text
 
 
-def test_rendering_is_reproducible_and_tolerates_a_bare_summary() -> None:
-    # GIVEN an empty summary (every optional key missing)
+def test_rendering_is_reproducible_and_shows_an_empty_summary() -> None:
+    # GIVEN the summary of a recording with no speech (every list empty), and no session facts
+    summary = synthetic_summary(0, title="Silent session")
     # WHEN rendered twice, and with another signature id
-    first = render_pdf({}, {}, BLOCK)
-    again = render_pdf({}, {}, BLOCK)
-    other = render_pdf({}, {}, SignatureBlock("sig_other", BLOCK.key_id, "RS256", BLOCK.document_hash))
+    first = render_pdf(summary, {}, BLOCK)
+    again = render_pdf(summary, {}, BLOCK)
+    other = render_pdf(summary, {}, SignatureBlock("sig_other", BLOCK.key_id, "RS256", BLOCK.document_hash))
 
     # THEN the same inputs give the same bytes (so a retried job gets the same pdf_sha256)
     assert first == again and first != other
     _, text = text_of(first)
-    assert "Session summary" in text and "None recorded." in text and "No transcript." in text
+    assert "Silent session" in text and "None recorded." in text and "No transcript." in text
+    assert "No overview." in text and "Date unknown" in text

@@ -10,6 +10,8 @@ from agentflow.schemas.summary import MissingAudio, Utterance
 from agentflow.services.tracks import missing_audio_of
 from pypdf import PdfReader
 
+from benchmarks.samples import synthetic_summary
+
 BLOCK = SignatureBlock("sig_x", "kid-1", "RS256", "SHA256:" + "ab" * 32)
 
 
@@ -50,14 +52,15 @@ def test_the_pdf_shows_roles_and_a_missing_audio_section() -> None:
     [gap] = missing_audio_of(
         {"missing_audio": [{"role": "client", "name": "Eli", "start": 3, "end": 5, "reason": "ends_early"}]}
     )
-    summary = {
-        "title": "Call",
-        "transcript": [
+    summary = synthetic_summary(
+        2,
+        title="Call",
+        transcript=[
             {"id": "u1", "speaker": "Dana", "role": "host", "start": 0, "end": 1, "text": "Hello there."},
             {"id": "u2", "speaker": "Eli", "role": "client", "start": 1, "end": 2, "text": "Hi."},
         ],
-        "missing_audio": [gap],
-    }
+        missing_audio=[gap],
+    )
     # WHEN it is rendered
     pdf = render_pdf(summary, {"host": {"name": "Dana"}, "client": {"name": "Eli"}}, BLOCK)
     text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages)

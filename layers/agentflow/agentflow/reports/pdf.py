@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +40,15 @@ from reportlab.platypus import (
 from reportlab.platypus.flowables import Flowable
 
 from agentflow.crypto.manifest import SignatureBlock
+from agentflow.schemas.summary import (
+    ActionItem,
+    Decision,
+    KeyPoint,
+    OpenQuestion,
+    SpeakerStats,
+    Summary,
+    Utterance,
+)
 
 __all__ = ["SignatureBlock", "render_pdf"]
 
@@ -56,6 +65,8 @@ _MARGIN = 18 * mm
 _ACCENT = colors.HexColor("#1f3a5f")
 _RULE = colors.HexColor("#c8d0da")
 _SHADE = colors.HexColor("#eef2f6")
+
+Cited = KeyPoint | Decision | ActionItem | OpenQuestion  # every item cites utterance ids (sources)
 
 
 def _font_dir() -> Path:
@@ -128,23 +139,15 @@ def _text(value: Any) -> str:
     return escape("" if value is None else str(value))
 
 
-def clock(seconds: Any) -> str:
+def clock(seconds: float) -> str:
     """``H:MM:SS`` (or ``M:SS`` under an hour) for a time in seconds."""
-    try:
-        total = max(0, int(float(seconds)))
-    except (TypeError, ValueError):
-        return ""
-    hours, rest = divmod(total, 3600)
+    hours, rest = divmod(max(0, int(seconds)), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _human_duration(seconds: Any) -> str:
-    try:
-        total = round(float(seconds))
-    except (TypeError, ValueError):
-        return "unknown"
-    hours, rest = divmod(total, 3600)
+def _human_duration(seconds: float) -> str:
+    hours, rest = divmod(round(seconds), 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
         return f"{hours} h {minutes:02d} min"
@@ -161,37 +164,11 @@ def _parse_time(value: Any) -> datetime | None:
 
 
 def _name(party: Any) -> str:
-    if isinstance(party, Mapping):
-        return str(party.get("name") or party.get("display_name") or "")
-    return "" if party is None else str(party)
+    return str(party.get("name") or "") if isinstance(party, Mapping) else ""
 
 
-def _item_text(item: Any) -> str:
-    if isinstance(item, Mapping):
-        return str(item.get("text") or item.get("task") or item.get("question") or "")
-    return "" if item is None else str(item)
-
-
-def _source_ids(item: Any) -> list[str]:
-    """Utterance ids an item cites, whatever shape its ``source`` takes (ids, or objects with ids)."""
-    if not isinstance(item, Mapping):
-        return []
-    raw = item.get("source", item.get("sources", item.get("source_utterances", [])))
-    if isinstance(raw, Mapping):
-        raw = raw.get("utterance_ids", raw.get("ids", []))
-    if isinstance(raw, str | int):
-        raw = [raw]
-    ids: list[str] = []
-    for entry in raw if isinstance(raw, Sequence) and not isinstance(raw, str) else []:
-        if isinstance(entry, Mapping):
-            entry = entry.get("id", entry.get("utterance_id"))
-        if entry is not None:
-            ids.append(str(entry))
-    return ids
-
-
-def _cited_times(item: Any, starts: Mapping[str, Any]) -> str:
-    times = [clock(starts[i]) for i in _source_ids(item) if i in starts]
+def _cited_times(item: Cited, starts: Mapping[str, float]) -> str:
+    times = [clock(starts[i]) for i in item.sources if i in starts]
     return f" <font color='#666666'>[{', '.join(times)}]</font>" if times else ""
 
 
@@ -200,12 +177,11 @@ def _section(title: str, styles: Mapping[str, ParagraphStyle]) -> Paragraph:
 
 
 def _bullets(
-    items: Iterable[Any], styles: Mapping[str, ParagraphStyle], starts: Mapping[str, Any]
+    items: Sequence[Cited], styles: Mapping[str, ParagraphStyle], starts: Mapping[str, float]
 ) -> list[Flowable]:
     out: list[Flowable] = [
-        Paragraph(_text(text) + _cited_times(item, starts), styles["bullet"], bulletText="•")
+        Paragraph(_text(item.text) + _cited_times(item, starts), styles["bullet"], bulletText="•")
         for item in items
-        if (text := _item_text(item))
     ]
     return out or [Paragraph("None recorded.", styles["muted"])]
 
@@ -228,19 +204,15 @@ def _table(rows: list[list[Any]], widths: list[float], *, header: bool = True) -
 
 
 def _session_facts(
-    summary: Mapping[str, Any], session: Mapping[str, Any], styles: Mapping[str, ParagraphStyle], width: float
+    summary: Summary, session: Mapping[str, Any], styles: Mapping[str, ParagraphStyle], width: float
 ) -> Table:
     started = _parse_time(session.get("started_at")) or _parse_time(session.get("created_at"))
-    ended = _parse_time(session.get("ended_at"))
-    duration = summary.get("duration", summary.get("duration_seconds"))
-    if duration is None and started and ended:
-        duration = (ended - started).total_seconds()
     facts = [
         ("Host", _name(session.get("host"))),
         ("Client", _name(session.get("client"))),
         ("Date", started.strftime("%Y-%m-%d %H:%M UTC") if started else "unknown"),
-        ("Duration", _human_duration(duration)),
-        ("Language", str(summary.get("language") or "unknown")),
+        ("Duration", _human_duration(summary.duration)),
+        ("Language", summary.language or "unknown"),
         ("Session", str(session.get("session_id", ""))),
     ]
     rows = [[Paragraph(_text(k), styles["head"]), Paragraph(_text(v), styles["cell"])] for k, v in facts]
@@ -248,67 +220,54 @@ def _session_facts(
 
 
 def _action_items(
-    items: Sequence[Any], styles: Mapping[str, ParagraphStyle], starts: Mapping[str, Any], width: float
+    items: Sequence[ActionItem],
+    styles: Mapping[str, ParagraphStyle],
+    starts: Mapping[str, float],
+    width: float,
 ) -> Flowable:
     if not items:
         return Paragraph("None recorded.", styles["muted"])
     rows: list[list[Any]] = [[Paragraph(h, styles["head"]) for h in ("Owner", "Task", "Due")]]
     for item in items:
-        fields = item if isinstance(item, Mapping) else {"text": item}
         rows.append(
             [
-                Paragraph(_text(fields.get("owner") or "unassigned"), styles["cell"]),
-                Paragraph(_text(_item_text(fields)) + _cited_times(fields, starts), styles["cell"]),
-                Paragraph(_text(fields.get("due") or "—"), styles["cell"]),
+                Paragraph(_text(item.owner or "unassigned"), styles["cell"]),
+                Paragraph(_text(item.text) + _cited_times(item, starts), styles["cell"]),
+                Paragraph(_text(item.due or "—"), styles["cell"]),
             ]
         )
     return _table(rows, [38 * mm, width - 38 * mm - 32 * mm, 32 * mm])
 
 
 def _speakers(
-    summary: Mapping[str, Any],
-    styles: Mapping[str, ParagraphStyle],
-    transcript: Sequence[Mapping[str, Any]],
-    width: float,
+    speakers: Sequence[SpeakerStats], styles: Mapping[str, ParagraphStyle], width: float
 ) -> Flowable:
-    speakers = [s for s in summary.get("speakers") or [] if isinstance(s, Mapping)]
-    if not speakers:  # derive from the transcript when the summary has no speaker list
-        talk: dict[str, float] = {}
-        for u in transcript:
-            talk[str(u.get("speaker", "?"))] = talk.get(str(u.get("speaker", "?")), 0.0) + max(
-                0.0, float(u.get("end", 0) or 0) - float(u.get("start", 0) or 0)
-            )
-        speakers = [{"name": name, "talk_time_seconds": secs} for name, secs in talk.items()]
     if not speakers:
         return Paragraph("None recorded.", styles["muted"])
-    total = sum(float(s.get("talk_time_seconds") or 0) for s in speakers) or 1.0
     rows: list[list[Any]] = [
         [Paragraph(h, styles["head"]) for h in ("Speaker", "Role", "Talk time", "Share")]
     ]
     for s in speakers:
-        secs = float(s.get("talk_time_seconds") or 0)
         rows.append(
             [
-                Paragraph(_text(s.get("name") or s.get("label") or "?"), styles["cell"]),
-                Paragraph(_text(s.get("role") or ""), styles["cell"]),
-                Paragraph(clock(secs), styles["cell"]),
-                Paragraph(f"{100 * secs / total:.0f}%", styles["cell"]),
+                Paragraph(_text(s.name), styles["cell"]),
+                Paragraph(_text(s.role or ""), styles["cell"]),
+                Paragraph(clock(s.talk_time_seconds), styles["cell"]),
+                Paragraph(f"{100 * s.share:.0f}%", styles["cell"]),
             ]
         )
     return _table(rows, [width - 90 * mm, 40 * mm, 25 * mm, 25 * mm])
 
 
-def _transcript(
-    transcript: Sequence[Mapping[str, Any]], styles: Mapping[str, ParagraphStyle]
-) -> list[Flowable]:
+def _transcript(transcript: Sequence[Utterance], styles: Mapping[str, ParagraphStyle]) -> list[Flowable]:
     if not transcript:
         return [Paragraph("No transcript.", styles["muted"])]
     return [
         Paragraph(
-            f"<font name='{FONT_MONO}' size='8' color='#666666'>{clock(u.get('start'))}</font>"
-            f"&nbsp;&nbsp;<b>{_text(u.get('speaker') or '?')}</b>"
-            + (f" <font size='8' color='#666666'>({_text(u['role'])})</font>" if u.get("role") else "")
-            + f": {_text(u.get('text') or '')}",
+            f"<font name='{FONT_MONO}' size='8' color='#666666'>{clock(u.start)}</font>"
+            f"&nbsp;&nbsp;<b>{_text(u.speaker)}</b>"
+            + (f" <font size='8' color='#666666'>({_text(u.role)})</font>" if u.role else "")
+            + f": {_text(u.text)}",
             styles["utterance"],
         )
         for u in transcript
@@ -370,7 +329,7 @@ def _canvas_class(footer: str) -> type[canvas.Canvas]:
 
 
 def render_pdf(
-    summary: Mapping[str, Any],
+    summary: Summary,
     session: Mapping[str, Any],
     signature: SignatureBlock,
     *,
@@ -379,11 +338,10 @@ def render_pdf(
     """Render the summary report.
 
     Args:
-        summary: the summary JSON (title, overview, key_points, decisions, action_items,
-            open_questions, speakers, transcript, language, duration); missing keys are shown as
-            "None recorded".
+        summary: the summary document (``Summary.model_validate`` of the stored JSON); empty lists
+            are shown as "None recorded".
         session: the stored session item (``session_id``, ``host.name``, ``client.name``,
-            ``created_at``, optional ``started_at``/``ended_at``).
+            ``created_at``, optional ``started_at``).
         signature: the block from ``SigningService.prepare`` (known before signing).
         jwks_url: where auditors fetch the public keys (printed in the verification note).
 
@@ -391,10 +349,9 @@ def render_pdf(
         The PDF file's bytes (reproducible for the same inputs).
     """
     styles = _styles()
-    transcript = [u for u in summary.get("transcript") or [] if isinstance(u, Mapping)]
-    starts = {str(u["id"]): u.get("start", 0) for u in transcript if "id" in u}
+    starts = {u.id: u.start for u in summary.transcript}
     buffer = io.BytesIO()
-    title = str(summary.get("title") or "Session summary")
+    title = summary.title
     doc = SimpleDocTemplate(
         buffer,
         pagesize=A4,
@@ -414,33 +371,29 @@ def render_pdf(
         Spacer(1, 6),
         _session_facts(summary, session, styles, width),
         _section("Overview", styles),
-        Paragraph(_text(summary.get("overview") or "No overview."), styles["body"]),
+        Paragraph(_text(summary.overview or "No overview."), styles["body"]),
         _section("Key points", styles),
-        *_bullets(summary.get("key_points") or [], styles, starts),
+        *_bullets(summary.key_points, styles, starts),
         _section("Decisions", styles),
-        *_bullets(summary.get("decisions") or [], styles, starts),
+        *_bullets(summary.decisions, styles, starts),
         _section("Action items", styles),
-        _action_items(list(summary.get("action_items") or []), styles, starts, width),
+        _action_items(summary.action_items, styles, starts, width),
     ]
-    if summary.get("open_questions"):
-        story += [_section("Open questions", styles), *_bullets(summary["open_questions"], styles, starts)]
-    if summary.get("missing_audio"):
+    if summary.open_questions:
+        story += [_section("Open questions", styles), *_bullets(summary.open_questions, styles, starts)]
+    if summary.missing_audio:
         # Recordings built from the participants' own tracks say whose audio is missing, and when.
         story += [
             _section("Missing audio", styles),
-            *[
-                Paragraph(f"• {_text(m.get('note'))}", styles["body"])
-                for m in summary["missing_audio"]
-                if isinstance(m, Mapping)
-            ],
+            *[Paragraph(f"• {_text(m.note)}", styles["body"]) for m in summary.missing_audio],
         ]
     story += [
         _section("Speakers", styles),
-        _speakers(summary, styles, transcript, width),
+        _speakers(summary.speakers, styles, width),
         _section("Signature", styles),
         _signature_block(signature, styles, jwks_url, width),
         _section("Transcript", styles),
-        *_transcript(transcript, styles),
+        *_transcript(summary.transcript, styles),
     ]
     footer = f"AgentFlow signed summary · {signature.signature_id} · key {signature.key_id[:16]}…"
     doc.build(story, canvasmaker=_canvas_class(footer))

@@ -21,6 +21,7 @@ from agentflow.crypto.canonical import canonicalize, sha256_hex
 from agentflow.errors import PermanentStageError, SigningError
 from agentflow.ids import now_iso
 from agentflow.schemas.messages import StageJob
+from agentflow.schemas.summary import Summary
 from agentflow.services import recordings as recs
 from agentflow.services.summaries import create_summary_service
 from agentflow.services.tracks import missing_audio_of
@@ -129,7 +130,9 @@ def summarize_recording(job: StageJob) -> None:
             )
         signer = create_signing_service(table, client("kms"), key_alias=settings.signing_key_alias)
         block = dataclasses.replace(signer.prepare(summary), signature_id=derived_id("sig", rid))
-        pdf = render_pdf(summary, session, block, jwks_url=f"{api_url}/.well-known/jwks.json")
+        # The JSON is what is hashed and signed; the PDF shows the same document, parsed.
+        document = Summary.model_validate(summary)
+        pdf = render_pdf(document, session, block, jwks_url=f"{api_url}/.well-known/jwks.json")
         s3.put_object(Bucket=bucket, Key=pdf_key, Body=pdf, ContentType="application/pdf")
         summary_id = derived_id("sum", rid)
         record = signer.sign(
