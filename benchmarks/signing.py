@@ -23,6 +23,7 @@ from agentflow.crypto import jws
 from agentflow.crypto.canonical import canonicalize, document_hash, sha256_hex
 from agentflow.crypto.jwks import KeySet
 from agentflow.crypto.verify import verify_summary
+from agentflow.ids import new_id
 from agentflow.local.stack import LocalStack
 from agentflow.reports.pdf import render_pdf
 from agentflow.schemas.summary import Summary
@@ -61,7 +62,7 @@ def main() -> None:
         signer = create_signing_service(db, kms, key_alias=settings.signing_key_alias)
 
         def sign_one(doc: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
-            block = signer.prepare(doc)
+            block = signer.prepare(doc, signature_id=new_id("sig"))
             pdf = render_pdf(Summary.model_validate(doc), session, block)
             record = signer.sign(
                 block=block,
@@ -78,7 +79,7 @@ def main() -> None:
         keys = KeySet.from_jwks(jwks_document(db))
 
         # Signing through KMS (moto): the whole service call vs the bare Sign request.
-        blocks = [signer.prepare(summary) for _ in range(args.sign)]
+        blocks = [signer.prepare(summary, signature_id=new_id("sig")) for _ in range(args.sign)]
         started = time.perf_counter()
         for block in blocks:
             signer.sign(

@@ -71,7 +71,7 @@ def store_signed_summary(
     """Render, sign and store a summary exactly as the summarize stage does (see docs/SIGNING.md)."""
     bucket = get_settings().bucket_name
     recording_id, summary_id = new_id("rec"), new_id("sum")
-    block = signer.prepare(summary)
+    block = signer.prepare(summary, signature_id=new_id("sig"))
     pdf = render_pdf(Summary.model_validate(summary), session, block)
     summary_bytes = canonicalize(summary)
     s3 = client("s3")

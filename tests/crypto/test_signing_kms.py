@@ -19,6 +19,7 @@ from agentflow.crypto.canonical import sha256_hex
 from agentflow.crypto.jwks import KeySet
 from agentflow.crypto.verify import verify_summary
 from agentflow.errors import ConflictError, SigningError, ValidationError
+from agentflow.ids import new_id
 from agentflow.services.signatures import SigningService, create_signing_service, jwks_document
 from agentflow.settings import get_settings
 from boto3.dynamodb.conditions import Key
@@ -114,7 +115,7 @@ def test_a_disabled_key_fails_with_a_clear_reason_even_though_moto_would_sign(
 ) -> None:
     # GIVEN a block prepared with the current key, which is then disabled
     kms = client("kms")
-    block = signer.prepare(meeting_summary)
+    block = signer.prepare(meeting_summary, signature_id=new_id("sig"))
     key_id = kms.describe_key(KeyId=get_settings().signing_key_alias)["KeyMetadata"]["KeyId"]
     kms.disable_key(KeyId=key_id)
     try:
@@ -130,7 +131,7 @@ def test_a_disabled_key_fails_with_a_clear_reason_even_though_moto_would_sign(
                 tenant_id="ten_x",
             )
         with pytest.raises(SigningError, match="Disabled"):
-            signer.prepare(meeting_summary)
+            signer.prepare(meeting_summary, signature_id=new_id("sig"))
     finally:
         kms.enable_key(KeyId=key_id)
 
@@ -138,7 +139,7 @@ def test_a_disabled_key_fails_with_a_clear_reason_even_though_moto_would_sign(
 def test_a_missing_alias_fails_with_a_clear_reason(db: Any, meeting_summary: dict[str, Any]) -> None:
     signer = create_signing_service(db, client("kms"), key_alias="alias/does-not-exist")
     with pytest.raises(SigningError, match="alias/does-not-exist not found"):
-        signer.prepare(meeting_summary)
+        signer.prepare(meeting_summary, signature_id=new_id("sig"))
 
 
 class ThrottlingKms(BaseHTTPRequestHandler):
@@ -215,10 +216,12 @@ def test_after_rotation_old_and_new_signatures_verify(
 def test_signing_is_idempotent_per_block_and_refuses_changed_inputs(
     signer: SigningService, meeting_summary: dict[str, Any]
 ) -> None:
-    # GIVEN a block signed once
-    block = signer.prepare(meeting_summary)
+    # GIVEN a block signed once, under the id its caller chose
+    signature_id = new_id("sig")
+    block = signer.prepare(meeting_summary, signature_id=signature_id)
     ids = {"summary_id": "sum_i", "session_id": "ses_i", "tenant_id": "ten_i"}
     first = signer.sign(block=block, summary=meeting_summary, pdf_sha256="c" * 64, **ids)
+    assert block.signature_id == first["signature_id"] == signature_id
 
     # WHEN the same job signs it again, or signs another PDF or summary under it
     again = signer.sign(block=block, summary=meeting_summary, pdf_sha256="c" * 64, **ids)
@@ -239,7 +242,7 @@ def test_a_compromised_key_leaves_the_jwks_and_cannot_sign_again(
     # GIVEN a signature made with a key of its own alias
     signer = create_signing_service(db, client("kms"), key_alias="alias/soon-compromised")
     signer.rotate()
-    block = signer.prepare(meeting_summary)
+    block = signer.prepare(meeting_summary, signature_id=new_id("sig"))
     ids = {"summary_id": "sum_c", "session_id": "ses_c", "tenant_id": "ten_c"}
     record = signer.sign(block=block, summary=meeting_summary, pdf_sha256="e" * 64, **ids)
     assert verify_summary(summary=meeting_summary, signature=record, keys=keyset(db)).valid
@@ -253,5 +256,8 @@ def test_a_compromised_key_leaves_the_jwks_and_cannot_sign_again(
     assert not result.valid and f"key {record['public_key_id']} is not in the JWKS" in result.reasons
     with pytest.raises(SigningError, match="COMPROMISED"):
         signer.sign(
-            block=signer.prepare(meeting_summary), summary=meeting_summary, pdf_sha256="e" * 64, **ids
+            block=signer.prepare(meeting_summary, signature_id=new_id("sig")),
+            summary=meeting_summary,
+            pdf_sha256="e" * 64,
+            **ids,
         )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -34,7 +34,7 @@ from agentflow.crypto.canonical import document_hash
 from agentflow.crypto.jwks import load_public_key, public_key_pem
 from agentflow.crypto.manifest import ALGORITHM, SignatureBlock, build_manifest
 from agentflow.errors import ConflictError, NotFoundError, SigningError, ValidationError
-from agentflow.ids import new_id, now_iso
+from agentflow.ids import now_iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -193,6 +193,12 @@ class Sign(Protocol):
     ) -> dict[str, Any]: ...
 
 
+class Prepare(Protocol):
+    """Fix the signature id, the current key and the document hash before the PDF is rendered."""
+
+    def __call__(self, summary: Mapping[str, Any], *, signature_id: str) -> SignatureBlock: ...
+
+
 class Rotate(Protocol):
     """Create a new RSA_2048 key, point the alias at it and publish its public key."""
 
@@ -203,7 +209,7 @@ class Rotate(Protocol):
 class SigningService:
     """Operations of the signing area; see ``create_signing_service``."""
 
-    prepare: Callable[[Mapping[str, Any]], SignatureBlock]
+    prepare: Prepare
     sign: Sign
     rotate: Rotate
 
@@ -243,8 +249,13 @@ def create_signing_service(
         known[kid] = key
         return key
 
-    def prepare(summary: Mapping[str, Any]) -> SignatureBlock:
+    def prepare(summary: Mapping[str, Any], *, signature_id: str) -> SignatureBlock:
         """Fix the signature id, the current key and the document hash before the PDF is rendered.
+
+        Args:
+            summary: the summary JSON as it will be stored.
+            signature_id: the caller's id for the signature (the summarize stage derives it from the
+                recording, so a redelivered job signs under the same id).
 
         Raises:
             SigningError: the alias names no enabled RSA signing key.
@@ -252,7 +263,7 @@ def create_signing_service(
         """
         key = current_key()
         return SignatureBlock(
-            signature_id=new_id("sig"),
+            signature_id=signature_id,
             key_id=key.kid,
             algorithm=ALGORITHM,
             document_hash=document_hash(summary),

@@ -9,7 +9,6 @@ signature.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import Any
 
@@ -129,7 +128,7 @@ def summarize_recording(job: StageJob) -> None:
                 Bucket=bucket, Key=summary_key, Body=canonicalize(summary), ContentType="application/json"
             )
         signer = create_signing_service(table, client("kms"), key_alias=settings.signing_key_alias)
-        block = dataclasses.replace(signer.prepare(summary), signature_id=derived_id("sig", rid))
+        block = signer.prepare(summary, signature_id=derived_id("sig", rid))
         # The JSON is what is hashed and signed; the PDF shows the same document, parsed.
         document = Summary.model_validate(summary)
         pdf = render_pdf(document, session, block, jwks_url=f"{api_url}/.well-known/jwks.json")
