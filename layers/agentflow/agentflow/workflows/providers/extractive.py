@@ -115,6 +115,24 @@ class _UnionFind:
         return sorted(found.values(), key=lambda g: g[0])
 
 
+def _group_cues(
+    cues: Sequence[_Cue], *, window: int, same: Callable[[_Cue, _Cue, int], bool]
+) -> list[list[_Cue]]:
+    """Cues that are one item, in groups ordered by their first cue.
+
+    An earlier and a later cue at most ``window`` turns apart (``gap``, the later's turn minus the
+    earlier's) are one item when ``same(earlier, later, gap)``; being one item is transitive.
+    """
+    uf = _UnionFind(len(cues))
+    for j, later in enumerate(cues):
+        for i in range(j):
+            earlier = cues[i]
+            gap = later.sentence.turn - earlier.sentence.turn
+            if gap <= window and same(earlier, later, gap):
+                uf.union(i, j)
+    return [[cues[i] for i in group] for group in uf.groups()]
+
+
 def _name_keys(participants: Sequence[Participant]) -> dict[str, str]:
     """Lower-case full names and unambiguous first names -> participant name."""
     keys: dict[str, str] = {}
@@ -215,28 +233,27 @@ class _Analysis:
                         sources={s.utterance_id},
                     )
                 )
-        uf = _UnionFind(len(cues))
-        for j, later in enumerate(cues):
-            for i in range(j):
-                earlier = cues[i]
-                gap = later.sentence.turn - earlier.sentence.turn
-                if earlier.owner != later.owner or gap > TURN_WINDOW:
-                    continue
-                close = self.sim(earlier.sentence, later.sentence) >= ACTION_SIMILARITY
-                points_back = later.anaphoric and gap <= 1
-                # Same words, different sentence shape ("refer you to X" / "send the referral").
-                same_thing = gap <= 1 and bool(pt.stems(earlier.text) & pt.stems(later.text))
-                if close or points_back or same_thing:
-                    uf.union(i, j)
+
+        def same_task(earlier: _Cue, later: _Cue, gap: int) -> bool:
+            if earlier.owner != later.owner:
+                return False
+            close = self.sim(earlier.sentence, later.sentence) >= ACTION_SIMILARITY
+            points_back = later.anaphoric and gap <= 1
+            # Same words, different sentence shape ("refer you to X" / "send the referral").
+            same_thing = gap <= 1 and bool(pt.stems(earlier.text) & pt.stems(later.text))
+            return close or points_back or same_thing
+
         rank = {"commit": 0, "third_party": 1, "request": 2, "imperative": 3}
         items: list[ActionItem] = []
-        for group in uf.groups():
-            members = [cues[i] for i in group]
+        for members in _group_cues(cues, window=TURN_WINDOW, same=same_task):
             best = min(members, key=lambda c: (c.anaphoric, rank[c.kind], -pt.word_count(c.text)))
             due = best.due or next((c.due for c in members if c.due), None)
-            cited = sorted({u for c in members for u in c.sources}, key=self._order)
-            items.append(ActionItem(text=best.text, owner=best.owner, due=due, sources=cited))
+            items.append(ActionItem(text=best.text, owner=best.owner, due=due, sources=self._cited(members)))
         return items
+
+    def _cited(self, members: Sequence[_Cue]) -> list[str]:
+        """The utterance ids a group of cues cites, in transcript order."""
+        return sorted({u for c in members for u in c.sources}, key=self._order)
 
     def _order(self, utterance_id: str) -> int:
         return next((i for i, u in enumerate(self.utterances) if u.id == utterance_id), 0)
@@ -284,26 +301,19 @@ class _Analysis:
                         confirmed=confirmed,
                     )
                 )
-        uf = _UnionFind(len(cues))
-        for j, later in enumerate(cues):
-            for i in range(j):
-                earlier = cues[i]
-                gap = later.sentence.turn - earlier.sentence.turn
-                if gap > TURN_WINDOW:
-                    continue
-                linked = later.sentence.utterance_id in earlier.sources and earlier.confirmed
-                close = self.sim(earlier.sentence, later.sentence) >= DECISION_SIMILARITY
-                points_back = later.anaphoric and gap <= 1
-                if linked or close or points_back:
-                    uf.union(i, j)
+
+        def same_decision(earlier: _Cue, later: _Cue, gap: int) -> bool:
+            linked = later.sentence.utterance_id in earlier.sources and earlier.confirmed
+            close = self.sim(earlier.sentence, later.sentence) >= DECISION_SIMILARITY
+            points_back = later.anaphoric and gap <= 1
+            return linked or close or points_back
+
         items: list[Decision] = []
-        for group in uf.groups():
-            members = [cues[i] for i in group]
+        for members in _group_cues(cues, window=TURN_WINDOW, same=same_decision):
             if not any(c.confirmed for c in members):
                 continue
             best = min(members, key=lambda c: (c.anaphoric, -pt.word_count(c.text)))
-            cited = sorted({u for c in members for u in c.sources}, key=self._order)
-            items.append(Decision(text=best.text, sources=cited))
+            items.append(Decision(text=best.text, sources=self._cited(members)))
         return items
 
     # ----------------------------------------------------------- open questions
@@ -339,21 +349,15 @@ class _Analysis:
                     cues.append(_Cue(sentence=referent[0], text=text, sources=sources, anaphoric=True))
                 elif not pt.is_anaphoric(s.text):
                     cues.append(_Cue(sentence=s, text=pt.clean_clause(s.text), sources={s.utterance_id}))
-        uf = _UnionFind(len(cues))
-        for j, later in enumerate(cues):
-            for i in range(j):
-                earlier = cues[i]
-                if later.sentence.turn - earlier.sentence.turn > 1:
-                    continue
-                shares = bool(earlier.sources & later.sources)
-                if shares or self.sim(earlier.sentence, later.sentence) >= QUESTION_SIMILARITY:
-                    uf.union(i, j)
+
+        def same_question(earlier: _Cue, later: _Cue, gap: int) -> bool:
+            shares = bool(earlier.sources & later.sources)
+            return shares or self.sim(earlier.sentence, later.sentence) >= QUESTION_SIMILARITY
+
         items: list[OpenQuestion] = []
-        for group in uf.groups():
-            members = [cues[i] for i in group]
+        for members in _group_cues(cues, window=1, same=same_question):
             best = min(members, key=lambda c: (c.anaphoric, -pt.word_count(c.text)))
-            cited = sorted({u for c in members for u in c.sources}, key=self._order)
-            items.append(OpenQuestion(text=best.text, sources=cited))
+            items.append(OpenQuestion(text=best.text, sources=self._cited(members)))
         return items
 
     # --------------------------------------------------------------- key points
