@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# stack, ddb, http: one local stack per module for the API-level tests (see that module).
+pytest_plugins = ["tests.stack_fixtures"]
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT / "tests" / "data"
 

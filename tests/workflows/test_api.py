@@ -7,22 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
-from agentflow.aws.clients import table
 from agentflow.local.stack import LocalStack
 from agentflow.services.tenants import create_tenant_service
 from agentflow.services.workflows import create_workflow_service
 from agentflow.workflows import default_spec, validate_spec
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    with LocalStack(pollers=False) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def ddb(stack: LocalStack) -> Any:
-    return table(stack.ref("Table"))
 
 
 @pytest.fixture
