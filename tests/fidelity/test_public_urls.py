@@ -6,7 +6,7 @@ import functools
 import io
 import os
 import re
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import pypdf
@@ -17,6 +17,8 @@ from agentflow.local.template import load_template
 from agentflow.settings import Settings, get_settings
 from agentflow.stages.analysis import run_analysis
 from agentflow.stages.batch import sqs_handler
+from agentflow.stages.diarize import DIARIZE
+from agentflow.stages.transcribe import TRANSCRIBE
 
 from tests.pipeline.support import integrator_for
 from tests.pipeline.test_ingest import wav_bytes
@@ -52,7 +54,9 @@ def test_an_absolute_api_url_is_used_without_its_trailing_slash() -> None:
     assert settings.absolute_api_url() == "https://api.example.com"
 
 
-def _transcript(path: Path, recording: dict[str, Any], session: dict[str, Any]) -> dict[str, Any]:
+def _transcript(
+    path: Any, recording: dict[str, Any], session: dict[str, Any], chunk: Any = None
+) -> dict[str, Any]:
     """A fixed two-speaker transcript (whisper is not what this test is about)."""
     said = [
         (0.2, "Thanks for joining, shall we review the onboarding plan today?"),
@@ -84,7 +88,9 @@ def _transcript(path: Path, recording: dict[str, Any], session: dict[str, Any]) 
     }
 
 
-def _diarization(path: Path, recording: dict[str, Any], session: dict[str, Any]) -> dict[str, Any]:
+def _diarization(
+    path: Any, recording: dict[str, Any], session: dict[str, Any], chunk: Any = None
+) -> dict[str, Any]:
     turns = [
         {"start": 0.0, "end": 2.1, "speaker": "SPEAKER_00"},
         {"start": 2.1, "end": 4.1, "speaker": "SPEAKER_01"},
@@ -104,8 +110,10 @@ def test_a_summarize_run_with_an_empty_public_api_url_writes_absolute_urls() -> 
     # GIVEN a stack deployed without PublicApiUrl, with the real summarize and webhooks stages
     # (transcribe and diarize give fixed artifacts) and a webhook receiver
     fixed = {
-        stage: sqs_handler(stage, functools.partial(run_analysis, stage=stage, compute=compute))
-        for stage, compute in (("transcribe", _transcript), ("diarize", _diarization))
+        analysis.stage: sqs_handler(
+            analysis.stage, functools.partial(run_analysis, analysis=replace(analysis, compute=compute))
+        )
+        for analysis, compute in ((TRANSCRIBE, _transcript), (DIARIZE, _diarization))
     }
     receiver = Receiver()
     try:

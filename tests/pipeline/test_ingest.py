@@ -8,6 +8,7 @@ import struct
 import time
 import wave
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from agentflow.local.client import ApiClient
 from agentflow.local.stack import LocalStack
 from agentflow.stages.analysis import run_analysis
 from agentflow.stages.batch import sqs_handler
+from agentflow.stages.diarize import DIARIZE
 
 from tests.pipeline.support import events_of, integrator_for
 
@@ -142,13 +144,15 @@ def test_grant_refuses_unaccepted_content_type(integrator: ApiClient) -> None:
     assert response.json()["detail"]["field"] == "content_type"
 
 
-def boom(path: Path, recording: dict[str, Any], session: dict[str, Any]) -> dict[str, Any]:
+def boom(
+    source: Any, recording: dict[str, Any], session: dict[str, Any], chunk: Any = None
+) -> dict[str, Any]:
     raise RuntimeError("diarization model exploded")
 
 
 def test_stage_failing_every_attempt_ends_failed_with_stage_named() -> None:
     # GIVEN a diarize stage that raises on every attempt
-    failing = sqs_handler("diarize", lambda record: run_analysis(record, stage="diarize", compute=boom))
+    failing = sqs_handler("diarize", lambda record: run_analysis(record, replace(DIARIZE, compute=boom)))
     with LocalStack(functions={"ingest", "diarize", "failures"}, handlers={"diarize": failing}) as stack:
         integrator = integrator_for(stack)
         session = integrator.create_session()

@@ -101,9 +101,14 @@ def test_sigkilled_transcribe_worker_is_replaced_and_the_recording_completes(
         assert final["status"] == "COMPLETED", (final, worker_log[-3000:])
         progress = final["stages"]["transcribe"]
         assert progress["status"] == "DONE" and progress["attempts"] == 2, progress
-        # and that attempt began only once the killed worker's message became visible again (the
-        # first attempt started a moment after its receive: allow 2 s for that moment)
-        second_started = datetime.fromisoformat(progress["started_at"])
+        # and that attempt (the recording's one chunk's second run) began only once the killed
+        # worker's message became visible again (the first attempt started a moment after its
+        # receive: allow 2 s for that moment)
+        assert datetime.fromisoformat(progress["started_at"]) == first_started  # the stage's first start
+        item = session_items(stack, sid, "RECORDING#")[0]
+        run = item["stages"]["transcribe"]["runs"]["0"]
+        assert run["attempts"] == 2 and run["status"] == "DONE"
+        second_started = datetime.fromisoformat(run["started_at"])
         waited = (second_started - first_started).total_seconds()
         assert waited >= VISIBILITY_SECONDS - 2, (first_started, second_started)
         # and the torn artifact was replaced by a whole one, which the summary is built on

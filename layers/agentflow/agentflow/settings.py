@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     # Tracks one participant may open in one session (a reload or a camera toggle opens one each).
     track_max_per_participant: int = Field(default=50, ge=1)
 
+    # Recordings longer than this are cut into chunk jobs (issue 19, speech.plan): each chunk is
+    # one transcribe and one diarize invocation, well inside Lambda's 15 minutes at the measured
+    # rates (docs/ARCHITECTURE.md, "Long recordings").
+    chunk_seconds: float = Field(default=600.0, ge=5.0)
+
     whisper_model: str = Field(default="base", description="A size name (base, tiny.en) or a directory.")
     whisper_threads: int = 0  # 0: one per available CPU
     # torch intra-op threads for diarization. Measured on 2 shared cores (transcribe runs at the

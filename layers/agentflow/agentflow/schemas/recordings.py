@@ -36,8 +36,19 @@ class CreateRecordingResponse(BaseModel):
     max_bytes: int
 
 
+class ChunkProgress(BaseModel):
+    """How many of an analysis stage's chunk jobs are done (issue 19: long recordings are cut)."""
+
+    total: int
+    done: int
+
+
 class StageProgress(BaseModel):
-    """One stage's progress."""
+    """One stage's progress.
+
+    ``status`` is QUEUED, RUNNING, RETRYING or DONE. An analysis stage (transcribe, diarize) has
+    ``chunks``; ``seconds`` is its wall time from the first chunk's start to the merged artifact.
+    """
 
     status: str
     started_at: datetime | None = None
@@ -45,6 +56,7 @@ class StageProgress(BaseModel):
     seconds: float | None = None
     attempts: int = 0
     last_error: str | None = None
+    chunks: ChunkProgress | None = None
 
 
 class RecordingResponse(BaseModel):

@@ -21,7 +21,7 @@ from agentflow.aws import keys, records
 from agentflow.aws.clients import client
 from agentflow.errors import NotFoundError, ValidationError
 from agentflow.ids import new_id, now_iso, utcnow
-from agentflow.schemas.messages import Stage, StageJob
+from agentflow.schemas.messages import ChunkSpan, Stage, StageJob
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -195,38 +195,90 @@ def transition(
         raise
 
 
+def recording_chunks(recording: dict[str, Any]) -> list[ChunkSpan]:
+    """The recording's chunk plan (set by ingest); one chunk, the whole recording, when it has none."""
+    stored = recording.get("chunks")
+    if not stored:
+        return [ChunkSpan(index=0, start=0.0, end=float(recording.get("duration_seconds") or 0))]
+    return [ChunkSpan(index=int(c["index"]), start=float(c["start"]), end=float(c["end"])) for c in stored]
+
+
+def chunks_value(chunks: list[ChunkSpan]) -> list[dict[str, Any]]:
+    """The plan as stored on the recording (DynamoDB numbers are Decimal)."""
+    return [
+        {"index": c.index, "start": Decimal(str(round(c.start, 3))), "end": Decimal(str(round(c.end, 3)))}
+        for c in chunks
+    ]
+
+
 def start_processing(
     table: Table, recording: dict[str, Any], *, transcribe_queue: str, diarize_queue: str
 ) -> bool:
-    """Fan out: UPLOADED → PROCESSING, then one job to each analysis stage. False if already started."""
+    """Fan out: UPLOADED → PROCESSING, then one job per chunk to each analysis stage.
+
+    False if already started. Each analysis stage starts ``QUEUED`` with ``chunks: {total, done}``.
+    """
     moved = transition(
         table, recording, to="PROCESSING", from_=("UPLOADED",), values={"processing_at": now_iso()}
     )
     if moved is None:
         return False
-    send_stage_jobs(recording, queues={"transcribe": transcribe_queue, "diarize": diarize_queue})
+    chunks = recording_chunks(moved)
+    queued = {"status": "QUEUED", "chunks": {"total": len(chunks), "done": 0}, "runs": {}}
+    names = {f"#{stage}": stage for stage in ANALYSIS_STAGES}
+    table.update_item(
+        Key=_key(moved),
+        UpdateExpression="SET "
+        + ", ".join(f"stages.#{s} = if_not_exists(stages.#{s}, :q)" for s in ANALYSIS_STAGES),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues={":q": queued},
+    )
+    queues: dict[Stage, str] = {"transcribe": transcribe_queue, "diarize": diarize_queue}
+    for stage, url in queues.items():
+        _send_jobs(url, [_job(moved, stage, chunk, total=len(chunks)) for chunk in chunks])
     return True
 
 
-def send_stage_jobs(recording: dict[str, Any], *, queues: dict[Stage, str]) -> None:
-    """Queue one job per named stage for ``recording``."""
+def _job(recording: dict[str, Any], stage: Stage, chunk: ChunkSpan | None, *, total: int = 1) -> StageJob:
+    job_id = f"{recording['recording_id']}:{stage}"
+    return StageJob(
+        job_id=job_id if total == 1 or chunk is None else f"{job_id}:{chunk.index}",
+        stage=stage,
+        tenant_id=recording["tenant_id"],
+        session_id=recording["session_id"],
+        recording_id=recording["recording_id"],
+        chunk=chunk if total > 1 else None,
+        chunks=total,
+    )
+
+
+def _send_jobs(queue_url: str, jobs: list[StageJob]) -> None:
+    """SendMessageBatch, ten at a time (SQS's limit); a partial failure raises, so the caller retries."""
     sqs = client("sqs")
-    for stage, url in queues.items():
-        job = StageJob(
-            job_id=f"{recording['recording_id']}:{stage}",
-            stage=stage,
-            tenant_id=recording["tenant_id"],
-            session_id=recording["session_id"],
-            recording_id=recording["recording_id"],
+    for first in range(0, len(jobs), 10):
+        batch = jobs[first : first + 10]
+        result = sqs.send_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "MessageBody": job.model_dump_json()} for i, job in enumerate(batch)],
         )
-        sqs.send_message(QueueUrl=url, MessageBody=job.model_dump_json())
+        if result.get("Failed"):
+            failed = result["Failed"][0]
+            raise RuntimeError(
+                f"SQS refused {len(result['Failed'])} job(s): {failed.get('Code')} {failed.get('Message')}"
+            )
+
+
+def send_stage_jobs(recording: dict[str, Any], *, queues: dict[Stage, str]) -> None:
+    """Queue one whole-recording job per named stage for ``recording`` (the fan-in's summarize)."""
+    for stage, url in queues.items():
+        _send_jobs(url, [_job(recording, stage, None)])
 
 
 def record_stage(
     table: Table, recording: dict[str, Any], stage: str, progress: dict[str, Any]
 ) -> dict[str, Any]:
     """Set ``stages.<stage>`` (progress, timings, errors) on a live recording; return the new item."""
-    values = {k: (Decimal(str(round(v, 3))) if isinstance(v, float) else v) for k, v in progress.items()}
+    values = _numbers(progress)
     result: dict[str, Any] = table.update_item(
         Key=_key(recording),
         UpdateExpression="SET stages.#s = :p, updated_at = :now, updated_by = :by",
@@ -235,6 +287,110 @@ def record_stage(
         ReturnValues="ALL_NEW",
     )["Attributes"]
     return result
+
+
+def chunks_done(recording: dict[str, Any], stage: str) -> set[int]:
+    """The chunks of ``stage`` whose artifact is stored (a set attribute: a repeat adds nothing)."""
+    return {int(index) for index in recording.get(f"{stage}_chunks_done") or ()}
+
+
+def record_chunk_start(
+    table: Table, recording: dict[str, Any], stage: str, index: int, *, started_at: str
+) -> int:
+    """Chunk ``index`` of ``stage`` is RUNNING (attempt n + 1 of it; one more for the stage). Returns n + 1."""
+    previous = recording.get("stages", {}).get(stage, {}).get("runs", {}).get(str(index), {})
+    attempts = int(previous.get("attempts", 0)) + 1
+    table.update_item(
+        Key=_key(recording),
+        UpdateExpression=(
+            "SET stages.#s.#st = :running, stages.#s.started_at = if_not_exists(stages.#s.started_at, :now),"
+            " stages.#s.attempts = if_not_exists(stages.#s.attempts, :zero) + :one, stages.#s.runs.#c = :run,"
+            " updated_at = :now, updated_by = :by"
+        ),
+        ExpressionAttributeNames={"#s": stage, "#st": "status", "#c": str(index)},
+        ExpressionAttributeValues={
+            ":running": "RUNNING",
+            ":now": started_at,
+            ":zero": 0,
+            ":one": 1,
+            ":run": {"status": "RUNNING", "started_at": started_at, "attempts": attempts},
+            ":by": f"stage:{stage}",
+        },
+    )
+    return attempts
+
+
+def record_chunk_retrying(
+    table: Table, recording: dict[str, Any], stage: str, index: int, *, error: str
+) -> None:
+    """Chunk ``index`` failed with ``error`` and goes back to the queue: the stage is RETRYING."""
+    table.update_item(
+        Key=_key(recording),
+        UpdateExpression=(
+            "SET stages.#s.#st = :retrying, stages.#s.last_error = :e,"
+            " stages.#s.runs.#c.#st = :retrying, stages.#s.runs.#c.last_error = :e, updated_at = :now"
+        ),
+        ExpressionAttributeNames={"#s": stage, "#st": "status", "#c": str(index)},
+        ExpressionAttributeValues={":retrying": "RETRYING", ":e": error, ":now": now_iso()},
+    )
+
+
+def record_chunk_done(
+    table: Table, recording: dict[str, Any], stage: str, index: int, run: dict[str, Any]
+) -> dict[str, Any]:
+    """Chunk ``index``'s artifact is stored: add it to the stage's done set; return the new item.
+
+    ``stages.<stage>.chunks.done`` follows the set's size and only ever grows, so two chunks
+    finishing at once, or a chunk delivered twice, leave the count right.
+    """
+    updated: dict[str, Any] = table.update_item(
+        Key=_key(recording),
+        UpdateExpression="SET stages.#s.runs.#c = :run, updated_at = :now ADD #done :index",
+        ExpressionAttributeNames={"#s": stage, "#c": str(index), "#done": f"{stage}_chunks_done"},
+        ExpressionAttributeValues={":run": _numbers(run), ":now": now_iso(), ":index": {str(index)}},
+        ReturnValues="ALL_NEW",
+    )["Attributes"]
+    done = len(chunks_done(updated, stage))
+    try:
+        updated = table.update_item(
+            Key=_key(recording),
+            UpdateExpression="SET stages.#s.chunks.done = :n",
+            ConditionExpression=Attr(f"stages.{stage}.chunks.done").lt(done),
+            ExpressionAttributeNames={"#s": stage},
+            ExpressionAttributeValues={":n": done},
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+    except ClientError as exc:
+        if not records.is_conditional_failure(exc):
+            raise
+    return updated
+
+
+def record_stage_done(
+    table: Table, recording: dict[str, Any], stage: str, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """Every chunk of ``stage`` is done and merged: DONE with ``fields`` (timings, the artifact)."""
+    names = {"#s": stage, "#st": "status", **{f"#f{i}": k for i, k in enumerate(fields)}}
+    values = {
+        ":done": "DONE",
+        ":now": now_iso(),
+        **{f":f{i}": v for i, v in enumerate(_numbers(fields).values())},
+    }
+    sets = ", ".join(f"stages.#s.#f{i} = :f{i}" for i in range(len(fields)))
+    result: dict[str, Any] = table.update_item(
+        Key=_key(recording),
+        UpdateExpression=f"SET stages.#s.#st = :done, {sets}, updated_at = :now"
+        if fields
+        else "SET stages.#s.#st = :done, updated_at = :now",
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+        ReturnValues="ALL_NEW",
+    )["Attributes"]
+    return result
+
+
+def _numbers(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (Decimal(str(round(v, 3))) if isinstance(v, float) else v) for k, v in values.items()}
 
 
 def _key(recording: dict[str, Any]) -> dict[str, str]:

@@ -8,7 +8,7 @@ and the object is read through a file-like (:class:`agentflow.aws.ranged.S3Range
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from agentflow.speech.audio import SAMPLE_RATE, AudioDecodeError, AudioInfo, open_audio
 from agentflow.speech.channels import ChannelCorrelation
+from agentflow.speech.plan import Loudness
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,12 @@ class Scan:
     info: AudioInfo  # duration counted from decoded frames (headers lie)
     per_channel: bool  # two distinct voices, one per channel
     stopped_early: bool  # decoding stopped once the duration passed the limit
+    loudness: list[float] = field(default_factory=list)  # mean power per 100 ms (speech.plan)
 
 
 def scan(source: io.RawIOBase | BinaryIO | Path, *, max_duration: float, channel_test: bool = True) -> Scan:
-    """Decode ``source`` once, counting samples per channel and feeding the two-channel test.
+    """Decode ``source`` once, counting samples per channel, measuring loudness (where to cut chunks)
+    and feeding the two-channel test.
 
     Args:
         source: a seekable binary file-like or a path.
@@ -49,9 +52,12 @@ def scan(source: io.RawIOBase | BinaryIO | Path, *, max_duration: float, channel
         correlation = ChannelCorrelation()
         resampler = av.AudioResampler(format="fltp", layout="stereo", rate=SAMPLE_RATE) if stereo else None
         samples, stopped = 0, False
+        loudness: Loudness | None = None
         for frame in container.decode(stream):
             samples += frame.samples  # per channel: a frame holds this many samples of each
             rate = rate or frame.sample_rate
+            loudness = loudness or Loudness(rate)
+            loudness.add(frame.to_ndarray(), frame.samples)
             if resampler is not None:
                 frame.pts = None
                 for out in resampler.resample(frame):
@@ -71,7 +77,12 @@ def scan(source: io.RawIOBase | BinaryIO | Path, *, max_duration: float, channel
             codec=stream.codec_context.name,
             format=container.format.name,
         )
-        return Scan(info=info, per_channel=stereo and correlation.participants(), stopped_early=stopped)
+        return Scan(
+            info=info,
+            per_channel=stereo and correlation.participants(),
+            stopped_early=stopped,
+            loudness=loudness.finish() if loudness else [],
+        )
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError, IndexError) as exc:
         if isinstance(exc, AudioDecodeError):
             raise

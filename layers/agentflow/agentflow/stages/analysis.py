@@ -1,73 +1,95 @@
-"""The shape both analysis stages share: job in, artifact out, completion recorded, fan-in.
+"""The shape both analysis stages share: chunk job in, chunk artifact out, stage merge, fan-in.
 
-Order matters for crash safety: the artifact is written whole first, then completion is recorded
-(conditionally), then the fan-in claim is tried. A crash anywhere redelivers the job, which finds
-either no completion (and recomputes) or a completion (and only retries the fan-in).
+A recording longer than ``CHUNK_SECONDS`` is planned as several chunks at ingest (issue 19); each
+is one transcribe job and one diarize job, run in parallel. A short recording is one chunk, and
+its job computes the stage's artifact directly, as before.
+
+Order matters for crash safety, at each step: an artifact is written whole first, then its
+completion is recorded (a set attribute, so a repeat adds nothing), then the next step is tried.
+The job that records a stage's last chunk merges the chunks into the stage's artifact and marks
+the stage DONE; the job that finds both stages DONE claims the fan-in. A crash anywhere redelivers
+the job, which finds its chunk done (and goes on to the merge), the merge done (and goes on to the
+fan-in), or nothing done (and recomputes); a duplicate or reordered chunk job changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from agentflow.aws.clients import client
+from agentflow.aws.ranged import S3RangeReader
 from agentflow.errors import PermanentStageError
-from agentflow.schemas.messages import StageJob
+from agentflow.ids import now_iso, utcnow
+from agentflow.schemas.messages import ChunkSpan, StageJob
 from agentflow.services import recordings as recs
-from agentflow.services.pipeline import PipelineService
-from agentflow.stages.common import StageRun, artifact_key, downloaded, open_job, put_json
+from agentflow.stages.common import (
+    ChunkRun,
+    Job,
+    Stopwatch,
+    artifact_key,
+    downloaded,
+    get_json,
+    open_job,
+    put_json,
+)
+
+if TYPE_CHECKING:
+    from agentflow.speech.audio import Source
 
 log = logging.getLogger(__name__)
 
-# compute(path, recording, session) -> the artifact (a JSON-serialisable dict)
-Compute = Callable[[Path, dict[str, Any], dict[str, Any]], dict[str, Any]]
+# compute(source, recording, session, chunk) -> the artifact of ``chunk``, or of the whole
+# recording when ``chunk`` is None (a JSON-serialisable dict); ``source`` is the upload, seekable
+Compute = Callable[["Source", dict[str, Any], dict[str, Any], ChunkSpan | None], dict[str, Any]]
+# merge(chunk artifacts in chunk order, recording, session) -> the stage's artifact
+Merge = Callable[[list[dict[str, Any]], dict[str, Any], dict[str, Any]], dict[str, Any]]
 # ready(recording, artifact) -> the (event type, data) announced once the artifact is stored
 Ready = Callable[[dict[str, Any], dict[str, Any]], tuple[str, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """What one analysis stage adds to the shared shape: its artifact, and what it announces."""
+    """What one analysis stage adds to the shared shape."""
 
-    artifact: str
+    stage: str
+    artifact: str  # the stage's artifact, e.g. "transcript.json"
+    compute: Compute
+    merge: Merge
     ready: Ready | None = None
 
-
-def _transcript_ready(recording: dict[str, Any], artifact: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    data = {
-        "recording_id": recording["recording_id"],
-        "language": artifact.get("language"),
-        "words": len(artifact.get("words", [])),
-    }
-    return "transcript.ready", data
+    def chunk_artifact(self, index: int) -> str:
+        """Where chunk ``index``'s artifact goes, beside the stage's."""
+        return f"chunks/{self.stage}-{index:04d}.json"
 
 
-ANALYSES = {
-    "transcribe": Analysis("transcript.json", ready=_transcript_ready),
-    "diarize": Analysis("diarization.json"),
-}
-
-
-def run_analysis(record: SQSRecord, *, stage: str, compute: Compute) -> None:
-    """Run one analysis stage for the job in ``record``."""
+def run_analysis(record: SQSRecord, analysis: Analysis) -> None:
+    """Run one analysis job (a chunk, or a whole recording) for the job in ``record``."""
     job = StageJob.model_validate_json(record.body)
     opened = open_job(job, statuses=("PROCESSING", "SUMMARIZING"))
     if opened is None:
         return
-    settings, table, pipeline = opened.settings, opened.table, opened.pipeline
-    recording, session = opened.recording, opened.session
-    progress = recording.get("stages", {}).get(stage, {})
-    if progress.get("status") != "DONE":
-        computed = _compute(
-            table, pipeline, recording, session, stage=stage, compute=compute, bucket=settings.bucket_name
-        )
-        if computed is None:
+    stage, recording = analysis.stage, opened.recording
+    index = job.chunk.index if job.chunk is not None else 0
+    if recording.get("stages", {}).get(stage, {}).get("status") != "DONE":
+        if index not in recs.chunks_done(recording, stage):
+            computed = _compute(opened, job, analysis)
+            if computed is None:
+                return
+            recording = computed
+        if len(recs.chunks_done(recording, stage)) < job.chunks:
+            return  # other chunks are still running; the last to finish merges
+        merged = _merge(opened, recording, job, analysis)
+        if merged is None:
             return
-        recording = computed
+        recording = merged
+    table, settings = opened.table, opened.settings
     if recs.claim_summarize(table, recording, job_id=job.job_id):
         # Claim, move, send, mark sent: a crash between any two redelivers this job, whose claim
         # still holds, so it sends again; the summarize stage is idempotent if that repeats a send.
@@ -76,31 +98,79 @@ def run_analysis(record: SQSRecord, *, stage: str, compute: Compute) -> None:
         recs.mark_summarize_sent(table, recording)
 
 
-def _compute(
-    table: Any,
-    pipeline: PipelineService,
-    recording: dict[str, Any],
-    session: dict[str, Any],
-    *,
-    stage: str,
-    compute: Compute,
-    bucket: str,
-) -> dict[str, Any] | None:
-    run = StageRun.start(table, recording, stage)
+@contextmanager
+def _source(bucket: str, key: str, *, whole: bool) -> Iterator[Source]:
+    """The upload: downloaded to ``/tmp`` for a whole recording (one chunk: at most
+    ``CHUNK_SECONDS`` long); for a chunk, a seekable file read by ranged GETs, so that a chunk
+    job reads only its span and writes nothing to ``/tmp`` however large the upload."""
+    if whole:
+        with downloaded(bucket, key) as path:
+            yield path
+        return
+    s3 = client("s3")
+    head = s3.head_object(Bucket=bucket, Key=key)
+    reader = S3RangeReader(
+        s3,
+        bucket=bucket,
+        key=key,
+        size=int(head["ContentLength"]),
+        version_id=head.get("VersionId"),
+        etag=head.get("ETag"),
+    )
     try:
-        with downloaded(bucket, recording["s3_key"]) as path:
-            artifact = compute(path, recording, session)
+        yield reader
+    finally:
+        reader.close()
+
+
+def _compute(opened: Job, job: StageJob, analysis: Analysis) -> dict[str, Any] | None:
+    recording, bucket = opened.recording, opened.settings.bucket_name
+    index = job.chunk.index if job.chunk is not None else 0
+    run = ChunkRun.start(opened.table, recording, analysis.stage, index)
+    try:
+        with _source(bucket, recording["s3_key"], whole=job.chunk is None) as source:
+            artifact = analysis.compute(source, recording, opened.session, job.chunk)
     except PermanentStageError as exc:
-        pipeline.fail(recording, stage=stage, reason=exc.message)
+        reason = f"{job.where[0].upper()}{job.where[1:]}: {exc.message}" if job.where else exc.message
+        opened.pipeline.fail(recording, stage=analysis.stage, reason=reason)
         return None
     except Exception as exc:
         run.retrying(exc)
         raise
-    analysis = ANALYSES[stage]
-    key = artifact_key(recording["recording_id"], analysis.artifact)
+    name = analysis.artifact if job.chunks == 1 else analysis.chunk_artifact(index)
+    key = artifact_key(recording["recording_id"], name)
     put_json(bucket, key, artifact)
-    updated = run.done(artifact=key)
+    return run.done(artifact=key)
+
+
+def _merge(
+    opened: Job, recording: dict[str, Any], job: StageJob, analysis: Analysis
+) -> dict[str, Any] | None:
+    """Every chunk is done: merge them into the stage's artifact, mark the stage DONE, announce it."""
+    bucket, rid = opened.settings.bucket_name, recording["recording_id"]
+    key = artifact_key(rid, analysis.artifact)
+    clock = Stopwatch()
+    fields: dict[str, Any] = {"artifact": key}
+    if job.chunks == 1:
+        artifact = get_json(bucket, key) if analysis.ready is not None else {}
+    else:
+        parts = [get_json(bucket, artifact_key(rid, analysis.chunk_artifact(i))) for i in range(job.chunks)]
+        try:
+            artifact = analysis.merge(parts, recording, opened.session)
+        except PermanentStageError as exc:
+            opened.pipeline.fail(recording, stage=analysis.stage, reason=f"Merging the chunks: {exc.message}")
+            return None
+        put_json(bucket, key, artifact)
+        fields["merge_seconds"] = clock.seconds
+    progress = recording.get("stages", {}).get(analysis.stage, {})
+    runs = [run for run in progress.get("runs", {}).values() if run.get("seconds") is not None]
+    fields["completed_at"] = now_iso()
+    if progress.get("started_at"):  # wall time: the first chunk's start to the merge's end
+        fields["seconds"] = (utcnow() - datetime.fromisoformat(str(progress["started_at"]))).total_seconds()
+    if runs:
+        fields["longest_chunk_seconds"] = max(float(run["seconds"]) for run in runs)
+    updated = recs.record_stage_done(opened.table, recording, analysis.stage, fields)
     if analysis.ready is not None:
         event_type, data = analysis.ready(recording, artifact)
-        pipeline.emit(session, event_type, data, event_key=f"{recording['recording_id']}:{event_type}")
+        opened.pipeline.emit(opened.session, event_type, data, event_key=f"{rid}:{event_type}")
     return updated

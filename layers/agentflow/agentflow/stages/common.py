@@ -107,6 +107,48 @@ class StageRun:
         return {"status": status, "started_at": self.started_at, "attempts": self.attempts, **fields}
 
 
+@dataclass
+class ChunkRun:
+    """One attempt at one chunk of an analysis stage (issue 19; a whole recording is chunk 0 of 1).
+
+    Recorded under ``stages.<stage>.runs.<index>`` (``RUNNING``, then ``RETRYING`` with the error,
+    or ``DONE`` with its seconds) while ``stages.<stage>`` keeps the stage's own view: its status,
+    first start, attempts over all chunks, last error, and ``chunks: {total, done}``.
+    """
+
+    table: Any
+    recording: dict[str, Any]
+    stage: str
+    index: int
+    attempts: int
+    started_at: str
+    clock: Stopwatch
+
+    @classmethod
+    def start(cls, table: Any, recording: dict[str, Any], stage: str, index: int) -> ChunkRun:
+        """Record the attempt as RUNNING."""
+        started_at = now_iso()
+        attempts = recs.record_chunk_start(table, recording, stage, index, started_at=started_at)
+        return cls(table, recording, stage, index, attempts, started_at, Stopwatch())
+
+    def retrying(self, exc: BaseException) -> None:
+        """Record that this attempt failed with ``exc`` and the job goes back to the queue."""
+        error = f"{exc.__class__.__name__}: {exc}"[:500]
+        recs.record_chunk_retrying(self.table, self.recording, self.stage, self.index, error=error)
+
+    def done(self, **fields: Any) -> dict[str, Any]:
+        """Record the chunk's artifact as stored (with ``fields``); return the updated recording."""
+        run = {
+            "status": "DONE",
+            "started_at": self.started_at,
+            "attempts": self.attempts,
+            "completed_at": now_iso(),
+            "seconds": self.clock.seconds,
+            **fields,
+        }
+        return recs.record_chunk_done(self.table, self.recording, self.stage, self.index, run)
+
+
 @dataclass(frozen=True)
 class Job:
     """What a stage needs to work on one recording."""

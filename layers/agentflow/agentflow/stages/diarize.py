@@ -1,41 +1,73 @@
-"""Diarize: pyannote.audio over the recording (or per channel) → ``diarization.json``."""
+"""Diarize: pyannote.audio over the recording (or per channel), or one chunk of it → ``diarization.json``."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from agentflow.stages.analysis import run_analysis
+from agentflow.schemas.messages import ChunkSpan
+from agentflow.stages.analysis import Analysis, run_analysis
+
+if TYPE_CHECKING:
+    from agentflow.speech.audio import Source
 
 
-def compute(path: Path, recording: dict[str, Any], session: dict[str, Any]) -> dict[str, Any]:
-    """Diarize ``path``: by channel when each participant has their own, else the pyannote pipeline."""
-    if recording.get("per_channel"):
-        from agentflow.speech.per_channel import diarize_channels  # no torch
-
-        labels = [session["host"]["name"], session["client"]["name"]]
-        return dict(diarize_channels(path, labels=labels).to_dict())
-    import torch
-
-    from agentflow.settings import get_settings
-    from agentflow.speech.diarize import diarize  # heavy: on first job, not on import
-
-    torch.set_num_threads(get_settings().diarize_threads)
+def speaker_counts(session: dict[str, Any]) -> dict[str, int | None]:
+    """``num_speakers`` / ``min_speakers`` / ``max_speakers`` from the session; two for a two-party
+    session that says nothing."""
     num = session.get("num_speakers")
     bounds = (session.get("min_speakers"), session.get("max_speakers"))
     if num is None and bounds == (None, None):
         num = 2  # a two-party session
-    result = diarize(
-        path,
-        num_speakers=int(num) if num is not None else None,
-        min_speakers=int(bounds[0]) if bounds[0] is not None else None,
-        max_speakers=int(bounds[1]) if bounds[1] is not None else None,
-    )
-    return dict(result.to_dict())
+    return {
+        "num_speakers": int(num) if num is not None else None,
+        "min_speakers": int(bounds[0]) if bounds[0] is not None else None,
+        "max_speakers": int(bounds[1]) if bounds[1] is not None else None,
+    }
+
+
+def _labels(session: dict[str, Any]) -> list[str]:
+    return [session["host"]["name"], session["client"]["name"]]
+
+
+def compute(
+    source: Source, recording: dict[str, Any], session: dict[str, Any], chunk: ChunkSpan | None = None
+) -> dict[str, Any]:
+    """Diarize the recording (or ``chunk`` of it): by channel when each participant has their own,
+    else the pyannote pipeline."""
+    span: dict[str, Any] = {}
+    if chunk is not None:
+        span = {"start": chunk.start, "end": chunk.end, "duration": float(recording["duration_seconds"])}
+    if recording.get("per_channel"):
+        from agentflow.speech.per_channel import diarize_channels  # no torch
+
+        return dict(diarize_channels(source, labels=_labels(session), **span).to_dict())
+    import torch
+
+    from agentflow.settings import get_settings
+    from agentflow.speech.diarize import diarize, diarize_chunk  # heavy: on first job, not on import
+
+    torch.set_num_threads(get_settings().diarize_threads)
+    if chunk is None:
+        return dict(diarize(source, **speaker_counts(session)).to_dict())
+    return diarize_chunk(source, **span, **speaker_counts(session))
+
+
+def merge(parts: list[dict[str, Any]], recording: dict[str, Any], session: dict[str, Any]) -> dict[str, Any]:
+    """One diarization from the chunks': one clustering of their speakers (none per channel)."""
+    if recording.get("per_channel"):
+        from agentflow.speech.per_channel import merge_channels
+
+        return dict(merge_channels(parts).to_dict())
+    from agentflow.speech.diarize import merge_chunks
+
+    return dict(merge_chunks(parts, **speaker_counts(session)).to_dict())
+
+
+DIARIZE = Analysis("diarize", "diarization.json", compute=compute, merge=merge)
 
 
 def handle_record(record: SQSRecord) -> None:
     """Handle one diarization job."""
-    run_analysis(record, stage="diarize", compute=compute)
+    run_analysis(record, DIARIZE)

@@ -43,6 +43,8 @@ class DeadLetter:
     stage: str
     recordings: list[tuple[str, str]]  # (tenant_id, recording_id)
     session_id: str | None = None  # assemble: the session whose tracks make the recording
+    chunk: int | None = None  # a chunk job of a chunked recording (issue 19): its index
+    where: str = ""  # that chunk, for the reason ("chunk 3 of 12 (1200-1800 s)")
 
 
 def is_s3_event(body: dict[str, Any]) -> bool:
@@ -73,7 +75,8 @@ def dead_letter_of(body: str) -> DeadLetter:
     except ValueError:
         pass
     else:
-        return DeadLetter(job.stage, [(job.tenant_id, job.recording_id)])
+        index = job.chunk.index if job.chunk is not None and job.chunks > 1 else None
+        return DeadLetter(job.stage, [(job.tenant_id, job.recording_id)], chunk=index, where=job.where)
     try:
         assembly = AssembleJob.model_validate(parsed)
     except ValueError as exc:
@@ -119,8 +122,11 @@ def handle_record(record: SQSRecord) -> None:
             log.warning("dead letter for %s/%s: no such recording", tenant_id, recording_id)
             continue
         progress = recording.get("stages", {}).get(letter.stage, {})
+        if letter.chunk is not None:  # the chunk's own attempts and error, not the stage's
+            progress = progress.get("runs", {}).get(str(letter.chunk), {})
         last_error = progress.get("last_error") or "no error was recorded"
         # The stage counts its own attempts; the message's receive count also includes this one.
         attempts = int(progress.get("attempts") or int(record.attributes.approximate_receive_count) - 1)
-        reason = f"The {letter.stage} stage failed after {attempts} attempts; last error: {last_error}"
+        stage = f"{letter.stage} stage" + (f" ({letter.where})" if letter.where else "")
+        reason = f"The {stage} failed after {attempts} attempts; last error: {last_error}"
         pipeline.fail(recording, stage=letter.stage, reason=reason)

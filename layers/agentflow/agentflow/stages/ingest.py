@@ -24,6 +24,7 @@ from agentflow.errors import PermanentStageError
 from agentflow.services import recordings as recs
 from agentflow.services.pipeline import create_pipeline_service
 from agentflow.speech.audio import AudioDecodeError
+from agentflow.speech.plan import plan_chunks
 from agentflow.speech.scan import Scan, scan
 from agentflow.stages.common import context
 
@@ -134,6 +135,10 @@ def ingest_object(bucket: str, key: str) -> None:
             "sample_rate": info.sample_rate,
             "codec": info.codec,
             "per_channel": per_channel,
+            # Where the chunk jobs cut it (one chunk when it is short): speech.plan.
+            "chunks": recs.chunks_value(
+                plan_chunks(info.duration, scanned.loudness, max_seconds=settings.chunk_seconds)
+            ),
         },
     )
     if uploaded is None:  # another delivery of the same event got here first
