@@ -1,14 +1,22 @@
 """End to end: upload to signed summary on the local stack, next to a plain sequential script.
 
-For each recording (the shared 30 s files and a ≥ 10-minute one assembled from them) it reports the
-time from upload to COMPLETED, each stage's own seconds, and the process's peak RSS while each stage
-ran (transcribe and diarize run concurrently, so their windows overlap). The first run after the
-stack starts is "cold" (models load inside it); the rest are "warm". The baseline, in the same
-process with the same (already loaded) models, is the obvious script: faster-whisper with the same
-options, then pyannote, then the summary — one after the other, no queues, no S3, no signing.
+For each recording (the 30 s reference files, and long two-party conversations built from dev00 and
+dev01, ``long_audio.conversation``) it reports the time from upload to COMPLETED, each stage's own
+seconds, and the process's peak RSS while each stage ran (transcribe and diarize run concurrently,
+so their windows overlap). The first run after the stack starts is "cold" (models load inside it);
+the rest are "warm". The baseline, in the same process with the same (already loaded) models, is the
+obvious script: faster-whisper with the same options, then pyannote, then the summary — one after
+the other, no queues, no S3, no signing (run for recordings up to ``--baseline-max-minutes``).
+
+Long recordings are cut into chunk jobs (issue 19, ``CHUNK_SECONDS``): for them it also reports the
+chunks per stage, the longest chunk invocation, the merges (the fan-in: the transcript's seams and
+the diarization's one clustering), and the wall time the same run would take in AWS with one
+concurrent invocation per chunk — ingest + the longest chunk of either stage + the longer merge +
+summarize — stated as such. Locally each function polls its queue alone, so chunks of one stage run
+one after another (transcribe and diarize side by side on the two cores).
 
 The machine is shared and has 2 cores: compare ratios within a run. Usage:
-``python benchmarks/e2e.py [--long-minutes 10] [--skip-long]``
+``python benchmarks/e2e.py [--long-minutes 10 60] [--chunk-seconds 600] [--skip-short]``
 """
 
 from __future__ import annotations
@@ -17,17 +25,16 @@ import argparse
 import tempfile
 import threading
 import time
-import wave
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from agentflow.aws.clients import table
 from agentflow.local.client import ApiClient
 from agentflow.local.stack import LocalStack
+from agentflow.services import recordings as recs
 from agentflow.services.tenants import create_tenant_service
-from agentflow.speech.audio import SAMPLE_RATE, decode
+from long_audio import conversation
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
@@ -51,41 +58,55 @@ class RssSampler(threading.Thread):
         return max(inside, default=0)
 
 
-def assemble(minutes: float, out: Path) -> Path:
-    """A mono 16 kHz WAV of at least ``minutes``, the shared recordings one after another."""
-    parts = [decode(DATA / name) for name in ("dev00.wav", "sample.wav", "dev01.wav", "jfk.flac")]
-    pieces, total = [], 0
-    while total < minutes * 60 * SAMPLE_RATE:
-        for part in parts:
-            pieces.append(part[0])
-            total += part.shape[1]
-    audio = np.concatenate(pieces)
-    with wave.open(str(out), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(SAMPLE_RATE)
-        f.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
-    return out
-
-
 def _ts(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-def run_pipeline(api: ApiClient, path: Path, sampler: RssSampler) -> dict[str, Any]:
+def run_pipeline(api: ApiClient, stack: LocalStack, path: Path, sampler: RssSampler) -> dict[str, Any]:
     session = api.create_session()
     started = time.perf_counter()
     rid = api.upload(session["session_id"], path, filename=path.name, content_type="audio/wav")
-    final = api.wait(rid, timeout=3600)
+    uploaded = time.time()
+    final = api.wait(rid, timeout=4 * 3600)
     total = time.perf_counter() - started
     if final["status"] != "COMPLETED":
         raise RuntimeError(f"{path.name}: {final['status']} {final.get('failure_reason')}")
+    item = _recording_item(stack, rid)
     stages = {}
     for name in ("transcribe", "diarize", "summarize"):
         info = final["stages"][name]
+        stored = item["stages"][name]
         window = (_ts(info["started_at"]), _ts(info["completed_at"]))
-        stages[name] = {"seconds": float(info["seconds"]), "peak_rss_mb": sampler.peak(*window) / 2**20}
-    return {"total": total, "duration": float(final["duration_seconds"]), "stages": stages}
+        runs = [float(r["seconds"]) for r in stored.get("runs", {}).values() if r.get("seconds") is not None]
+        stages[name] = {
+            "seconds": float(info["seconds"]),
+            "peak_rss_mb": sampler.peak(*window) / 2**20,
+            "chunks": int((info.get("chunks") or {}).get("total") or 1),
+            "longest_chunk": max(runs, default=float(info["seconds"])),
+            "merge": float(stored.get("merge_seconds") or 0.0),
+        }
+    ingest = _ts(str(item["processing_at"])) - uploaded
+    longest = max(stages["transcribe"]["longest_chunk"], stages["diarize"]["longest_chunk"])
+    merge = max(stages["transcribe"]["merge"], stages["diarize"]["merge"])
+    parallel = max(ingest, 0.0) + longest + merge + stages["summarize"]["seconds"]
+    return {
+        "total": total,
+        "duration": float(final["duration_seconds"]),
+        "stages": stages,
+        "ingest": ingest,
+        "parallel": parallel,
+    }
+
+
+def _recording_item(stack: LocalStack, rid: str) -> dict[str, Any]:
+    db = table(stack.ref("Table"))
+    found = db.scan(
+        FilterExpression="recording_id = :r AND entity = :e",
+        ExpressionAttributeValues={":r": rid, ":e": "recording"},
+    )
+    pk, sk = recs.recording_key(found["Items"][0]["tenant_id"], rid)
+    item: dict[str, Any] = db.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True)["Item"]
+    return item
 
 
 def run_baseline(path: Path) -> float:
@@ -122,31 +143,38 @@ def run_baseline(path: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--long-minutes", type=float, default=10.0)
-    parser.add_argument("--skip-long", action="store_true")
+    parser.add_argument("--long-minutes", type=float, nargs="*", default=[10.0])
+    parser.add_argument(
+        "--chunk-seconds", type=float, default=None, help="CHUNK_SECONDS (default: the setting's)"
+    )
+    parser.add_argument("--baseline-max-minutes", type=float, default=10.0)
+    parser.add_argument("--skip-short", action="store_true", help="only the long recordings")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        files = [
-            ("sample 30 s (cold)", DATA / "sample.wav"),
-            ("sample 30 s", DATA / "sample.wav"),
-            ("dev00 30 s", DATA / "dev00.wav"),
-        ]
-        if not args.skip_long:
-            files.append(
-                (
-                    f"assembled {args.long_minutes:.0f} min",
-                    assemble(args.long_minutes, Path(tmp) / "long.wav"),
-                )
-            )
+        files = []
+        if not args.skip_short:
+            files = [
+                ("sample 30 s (cold)", DATA / "sample.wav"),
+                ("sample 30 s", DATA / "sample.wav"),
+                ("dev00 30 s", DATA / "dev00.wav"),
+            ]
+        for minutes in args.long_minutes:
+            path, _turns = conversation(minutes, Path(tmp) / f"talk-{minutes:g}.wav")
+            files.append((f"conversation {minutes:g} min", path))
+        environment = {"CHUNK_SECONDS": str(args.chunk_seconds)} if args.chunk_seconds else {}
         sampler = RssSampler()
         sampler.start()
         rows = []
-        with LocalStack() as stack:
+        print(
+            f"{datetime.now():%Y-%m-%d %H:%M}, load {' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
+        )
+        with LocalStack(environment=environment) as stack:
             tenant = create_tenant_service(table(stack.ref("Table"))).create_tenant("bench")
             api = ApiClient(api_url=stack.api_url, api_key=tenant.api_key)
             for label, path in files:
-                result = run_pipeline(api, path, sampler)
-                baseline = run_baseline(path) if "cold" not in label else None
+                result = run_pipeline(api, stack, path, sampler)
+                small = result["duration"] <= args.baseline_max_minutes * 60 + 1
+                baseline = run_baseline(path) if "cold" not in label and small else None
                 rows.append((label, result, baseline))
                 print_row(label, result, baseline)
         sampler.stop.set()
@@ -154,6 +182,16 @@ def main() -> None:
     for label, result, baseline in rows:
         if baseline:
             print(f"{label:22} pipeline/sequential = {result['total'] / baseline:.2f}")
+    for label, result, _baseline in rows:
+        chunks = result["stages"]["transcribe"]["chunks"]
+        if chunks > 1:
+            t, d = result["stages"]["transcribe"], result["stages"]["diarize"]
+            print(
+                f"{label:22} chunks {t['chunks']}/{d['chunks']} (transcribe/diarize); longest chunk"
+                f" {t['longest_chunk']:.1f} / {d['longest_chunk']:.1f} s; merges {t['merge']:.2f} / {d['merge']:.2f} s;"
+                f" ingest {result['ingest']:.1f} s; summarize {result['stages']['summarize']['seconds']:.1f} s;"
+                f" here {result['total']:.1f} s; with one invocation per chunk (AWS, computed) {result['parallel']:.1f} s"
+            )
 
 
 def print_row(label: str, result: dict[str, Any], baseline: float | None) -> None:
