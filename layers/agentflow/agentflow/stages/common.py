@@ -166,14 +166,24 @@ def open_job(job: StageJob, *, statuses: tuple[str, ...]) -> Job | None:
     A recording that is gone, or not in one of ``statuses`` (already finished, say), makes a
     redelivered or late job a no-op rather than an error.
     """
+    return open_recording(
+        job.tenant_id, job.session_id, job.recording_id, statuses=statuses, what=f"job {job.job_id}"
+    )
+
+
+def open_recording(
+    tenant_id: str, session_id: str, recording_id: str, *, statuses: tuple[str, ...] | None, what: str
+) -> Job | None:
+    """Load a live recording (in one of ``statuses``, or any) and its session; ``None`` (logged, as
+    being about ``what``) when either is missing or the recording is in another status."""
     settings, db = context()
-    recording = records.get_live(db, *recs.recording_key(job.tenant_id, job.recording_id))
-    if recording is None or recording["status"] not in statuses:
-        log.info("job %s: recording is %s, nothing to do", job.job_id, recording and recording["status"])
+    recording = records.get_live(db, *recs.recording_key(tenant_id, recording_id))
+    if recording is None or (statuses is not None and recording["status"] not in statuses):
+        log.info("%s: recording is %s, nothing to do", what, recording and recording["status"])
         return None
     pipeline = create_pipeline_service(db, settings)
-    session = pipeline.get_session_any(job.tenant_id, job.session_id)
+    session = pipeline.get_session_any(tenant_id, session_id)
     if session is None:
-        log.warning("job %s: session %s not found", job.job_id, job.session_id)
+        log.warning("%s: session %s not found", what, session_id)
         return None
     return Job(settings=settings, table=db, pipeline=pipeline, recording=recording, session=session)

@@ -17,16 +17,14 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from agentflow.aws import records
 from agentflow.aws.clients import client
 from agentflow.aws.ranged import S3RangeReader
 from agentflow.errors import PermanentStageError
 from agentflow.services import recordings as recs
-from agentflow.services.pipeline import create_pipeline_service
 from agentflow.speech.audio import AudioDecodeError
 from agentflow.speech.plan import plan_chunks
 from agentflow.speech.scan import Scan, scan
-from agentflow.stages.common import context
+from agentflow.stages.common import open_recording
 
 log = logging.getLogger(__name__)
 
@@ -81,20 +79,18 @@ def check_audio(source: S3RangeReader, *, max_duration: float, channel_test: boo
 
 def ingest_object(bucket: str, key: str) -> None:
     """Check one uploaded object and move its recording on (or mark it FAILED)."""
-    settings, table = context()
     parsed = recs.parse_upload_key(key)
     if parsed is None:
         log.warning("ignoring object outside the recordings layout: %s", key)
         return
-    recording = records.get_live(table, *recs.recording_key(parsed.tenant_id, parsed.recording_id))
-    if recording is None or recording["s3_key"] != key:
+    opened = open_recording(
+        parsed.tenant_id, parsed.session_id, parsed.recording_id, statuses=None, what=f"object {key}"
+    )
+    if opened is None or opened.recording["s3_key"] != key:
         log.warning("no recording for object %s", key)
         return
-    pipeline = create_pipeline_service(table, settings)
-    session = pipeline.get_session_any(parsed.tenant_id, parsed.session_id)
-    if session is None:
-        log.warning("no session for object %s", key)
-        return
+    settings, table, pipeline = opened.settings, opened.table, opened.pipeline
+    recording, session = opened.recording, opened.session
     if recording["status"] != "PENDING_UPLOAD":
         # A duplicate event, or a retry after the state moved on: finish what may be unfinished.
         pipeline.maybe_start(session, recording)
