@@ -37,9 +37,20 @@ export interface IceServersView {
   ttl_seconds: number;
 }
 
+/** How many of an analysis stage's chunk jobs are done: a long recording is cut into parts (issue 19). */
+export interface ChunkProgress {
+  total: number;
+  done: number;
+}
+
+/** One stage of `GET /v1/recordings/{id}`: `status` is QUEUED, RUNNING, RETRYING or DONE. */
 export interface StageProgress {
   status: string;
   seconds?: number | null;
+  attempts?: number;
+  last_error?: string | null;
+  /** Transcribe and diarize only (summarize works on the whole recording). */
+  chunks?: ChunkProgress | null;
 }
 
 export interface RecordingView {

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import { megabytes, type Recording } from "../hooks/useRecording";
+import { StageList } from "./StageList";
 
 interface RecordingPanelProps {
   recording: Recording;
@@ -110,13 +111,7 @@ export function RecordingPanel({ recording: r, name, inCall }: RecordingPanelPro
         </span>
       </div>
 
-      <ol className="stages" id="stages" aria-label="Processing stages" hidden={!show("processing", "done", "failed")}>
-        {r.stages.map((stage) => (
-          <li key={stage.name} data-status={stage.status}>
-            {`${stage.name}: ${stage.status.toLowerCase()}${stage.seconds != null ? ` (${stage.seconds.toFixed(1)} s)` : ""}`}
-          </li>
-        ))}
-      </ol>
+      <StageList stages={r.stages} hidden={!show("processing", "done", "failed")} />
 
       <p className="result" hidden={!show("done")}>
         <a id="pdf" ref={refs.pdf} href={r.pdfUrl ?? "#"} target="_blank" rel="noopener noreferrer" hidden={!r.pdfUrl}>

@@ -10,7 +10,15 @@
 // remote audio goes to channel 1 through `setRemoteAudio`.
 
 import { useCallback, useEffect, useRef, useState } from "react";
-import { ApiError, type Api, type RecordingView, type Role, type SessionView, type UploadGrant } from "../api";
+import {
+  ApiError,
+  type Api,
+  type ChunkProgress,
+  type RecordingView,
+  type Role,
+  type SessionView,
+  type UploadGrant,
+} from "../api";
 import { CaptureError, openDevices, SessionRecorder, type Recorded } from "../recorder";
 import { NetworkError, postForm, StorageError } from "../upload";
 import { EXPIRED } from "./useSession";
@@ -39,6 +47,21 @@ export interface Stage {
   name: string;
   status: string;
   seconds?: number | null | undefined;
+  /** An analysis stage's parts (issue 19); a recording that was not cut has one. */
+  chunks?: ChunkProgress | null | undefined;
+}
+
+const STAGE_ORDER = ["transcribe", "diarize", "summarize"]; // the pipeline's order; others after
+
+/** The recording's stages in pipeline order (the API's map has none). */
+export function stagesOf(view: RecordingView): Stage[] {
+  const rank = (name: string): number => {
+    const at = STAGE_ORDER.indexOf(name);
+    return at < 0 ? STAGE_ORDER.length : at;
+  };
+  return Object.entries(view.stages)
+    .map(([name, p]) => ({ name, status: p.status, seconds: p.seconds, chunks: p.chunks }))
+    .sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
 }
 
 export interface Recording {
@@ -191,7 +214,7 @@ export function useRecording(api: Api, sessionId: string, role: Role, initial: S
           continue;
         }
         setRecordingStatus(view.status);
-        setStages(Object.entries(view.stages).map(([name, p]) => ({ name, status: p.status, seconds: p.seconds })));
+        setStages(stagesOf(view));
         if (view.status === "COMPLETED") {
           await finish();
           return;
