@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
+import math
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pypdf
 import pytest
 from agentflow.cli import main
+from agentflow.cli.demo import run_demo, stage_line, stage_progress
+from agentflow.schemas.messages import ChunkSpan
 
 from benchmarks.evaluation import normalize_words
 
@@ -26,6 +32,15 @@ def check_outputs(result: dict, out: Path) -> None:  # type: ignore[type-arg]
     assert {p.name for p in out.iterdir()} >= {"summary.json", "signature.json", "jwks.json", "report.pdf"}
     assert len(result["summary"]["speakers"]) == 2
     assert set(result["timings"]["stages"]) == {"transcribe", "diarize", "summarize"}
+    # the recording's progress as last seen: every stage done, in pipeline order
+    progress = result["progress"]
+    assert list(progress) == ["transcribe", "diarize", "summarize"]
+    assert {info["status"] for info in progress.values()} == {"DONE"}
+    assert all(info["seconds"] is not None and info["seconds"] >= 0 for info in progress.values())
+    for stage in ("transcribe", "diarize"):
+        chunks = progress[stage]["chunks"]
+        assert chunks["total"] >= 1 and chunks["done"] == chunks["total"], progress
+    assert progress["summarize"]["chunks"] is None
 
 
 @pytest.mark.slow
@@ -128,4 +143,159 @@ def test_demo_refuses_bad_input_before_starting(
     result = json.loads(capsys.readouterr().out)
     assert code == 1
     assert result["ok"] is False and message in result["error"]
+    assert not (tmp_path / "out").exists()
+
+
+def _span(recording: dict[str, Any], chunk: ChunkSpan | None) -> tuple[float, float]:
+    return (chunk.start, chunk.end) if chunk else (0.0, float(recording["duration_seconds"]))
+
+
+def _transcript(
+    source: Any, recording: dict[str, Any], session: dict[str, Any], chunk: ChunkSpan | None = None
+) -> dict[str, Any]:
+    """A word at every whole second of the chunk."""
+    start, end = _span(recording, chunk)
+    words: list[dict[str, Any]] = [
+        {"start": float(s), "end": s + 0.4, "word": f"w{s}", "probability": 0.9, "channel": 0}
+        for s in range(max(math.ceil(start), 1), math.ceil(end))
+    ]
+    text = " ".join(w["word"] for w in words)
+    return {
+        "language": "en",
+        "language_probability": 1.0,
+        "duration": float(recording["duration_seconds"]),
+        "channels": 1,
+        "model": "fixed",
+        "segments": [{"id": 0, "start": start, "end": end, "text": text, "channel": 0}],
+        "words": words,
+    }
+
+
+def _diarization(
+    source: Any, recording: dict[str, Any], session: dict[str, Any], chunk: ChunkSpan | None = None
+) -> dict[str, Any]:
+    """Two speakers, one half of the chunk each."""
+    start, end = _span(recording, chunk)
+    turns = [
+        {"start": start, "end": (start + end) / 2, "speaker": "SPEAKER_00"},
+        {"start": (start + end) / 2, "end": end, "speaker": "SPEAKER_01"},
+    ]
+    speakers = ["SPEAKER_00", "SPEAKER_01"]
+    duration = float(recording["duration_seconds"])
+    return {
+        "mode": "pipeline",
+        "duration": duration,
+        "speakers": speakers,
+        "turns": turns,
+        "exclusive": turns,
+    }
+
+
+def _joined(key: str) -> Any:
+    def merge(
+        parts: list[dict[str, Any]], recording: dict[str, Any], session: dict[str, Any]
+    ) -> dict[str, Any]:
+        joined = [item for part in parts for item in part[key]]
+        merged = dict(parts[0], **{key: joined})
+        if key == "turns":
+            merged["exclusive"] = joined
+        else:
+            segments = [seg for part in parts for seg in part["segments"]]
+            merged["segments"] = [dict(seg, id=i) for i, seg in enumerate(segments)]
+        return merged
+
+    return merge
+
+
+def fixed_analysis() -> dict[str, Any]:
+    """Transcribe and diarize handlers with the real chunk orchestration around fixed computes."""
+    from agentflow.stages.analysis import run_analysis
+    from agentflow.stages.batch import sqs_handler
+    from agentflow.stages.diarize import DIARIZE
+    from agentflow.stages.transcribe import TRANSCRIBE
+
+    analyses = {
+        "transcribe": replace(TRANSCRIBE, compute=_transcript, merge=_joined("words")),
+        "diarize": replace(DIARIZE, compute=_diarization, merge=_joined("turns")),
+    }
+
+    def cold_start(analysis: Any) -> Any:
+        # Built at the first invocation, as a cold start imports a handler: sqs_handler binds its
+        # Powertools logger to this moment's stdout, which is then the demo's log file, not stdout.
+        built: list[Any] = []
+
+        def invoke(event: dict[str, Any], context: Any) -> Any:
+            if not built:
+                built.append(sqs_handler(analysis.stage, functools.partial(run_analysis, analysis=analysis)))
+            return built[0](event, context)
+
+        return invoke
+
+    return {stage: cold_start(analysis) for stage, analysis in analyses.items()}
+
+
+@pytest.mark.slow
+def test_demo_json_reports_the_chunks_of_a_long_recording(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN chunk jobs of at most 10 s, and fixed computes (the test is about the demo's report;
+    # the models' chunked accuracy is tests/speech's)
+    # WHEN the demo runs on a 30-second recording
+    code = run_demo(
+        recording=str(data_dir / "dev00.wav"),
+        out=tmp_path,
+        as_json=True,
+        chunk_seconds=10,
+        handlers=fixed_analysis(),
+    )
+    result = json.loads(capsys.readouterr().out)
+    # THEN it succeeded, and its progress counts every chunk of both analysis stages as done
+    assert code == 0, result
+    check_outputs(result, tmp_path)
+    for stage in ("transcribe", "diarize"):
+        chunks = result["progress"][stage]["chunks"]
+        assert chunks["total"] >= 3 and chunks["done"] == chunks["total"], result["progress"]
+    # and the words of every chunk are in the signed transcript, once each, in order
+    said = " ".join(u["text"] for u in result["summary"]["transcript"]).split()
+    assert said == [f"w{s}" for s in range(1, 30)]
+
+
+def test_progress_line_counts_chunks_only_for_a_cut_stage() -> None:
+    recording = {
+        "stages": {
+            "summarize": {"status": "QUEUED"},
+            "diarize": {"status": "QUEUED", "chunks": {"total": 12, "done": 0}},
+            "transcribe": {"status": "RUNNING", "seconds": None, "chunks": {"total": 12, "done": 3}},
+        }
+    }
+    progress = stage_progress(recording)
+    assert list(progress) == ["transcribe", "diarize", "summarize"]
+    assert progress["transcribe"] == {
+        "status": "RUNNING",
+        "seconds": None,
+        "chunks": {"total": 12, "done": 3},
+    }
+    assert stage_line(progress) == "transcribe running 3/12, diarize queued 0/12, summarize queued"
+    one = {"stages": {"transcribe": {"status": "DONE", "seconds": 2.5, "chunks": {"total": 1, "done": 1}}}}
+    assert stage_line(stage_progress(one)) == "transcribe done"
+    assert stage_line(stage_progress({"stages": {}})) == "waiting for ingest"
+
+
+def test_demo_refuses_chunks_shorter_than_the_setting_allows(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "demo",
+            str(data_dir / "dev00.wav"),
+            "--out",
+            str(tmp_path / "out"),
+            "--chunk-seconds",
+            "2",
+            "--json",
+        ]
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert result["ok"] is False and "--chunk-seconds must be at least 5" in result["error"]
     assert not (tmp_path / "out").exists()

@@ -6,19 +6,22 @@ signature offline.
 
 A person sees a progress line and the result; the stack's log lines (JSON from the handlers, and
 whatever libraries print) go to ``demo.log`` in the output folder, and to the terminal too with
-``--verbose``.
+``--verbose``. A recording longer than ``CHUNK_SECONDS`` (``--chunk-seconds``) is cut into chunk
+jobs (issue 19): the progress line counts each analysis stage's done chunks, and ``--json`` has the
+recording's per-stage ``progress`` as last seen.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -26,7 +29,13 @@ from agentflow.cli.output import logs_to_file
 from agentflow.cli.stack import connect
 from agentflow.local.client import ApiClient, ApiError
 
+if TYPE_CHECKING:
+    from agentflow.local.runner import Handler
+
 LOG_NAME = "demo.log"
+# The settings' floor for CHUNK_SECONDS (agentflow.settings): refused here, before anything starts.
+MIN_CHUNK_SECONDS = 5.0
+STAGE_ORDER = ("transcribe", "diarize", "summarize")
 
 FORMATS = {
     ".wav": "audio/wav",
@@ -74,20 +83,54 @@ def check_recording(path: Path) -> str:
     return content_type
 
 
-def _stage_line(recording: dict[str, Any]) -> str:
-    stages = recording.get("stages") or {}
-    parts = [f"{name} {info.get('status', '?').lower()}" for name, info in sorted(stages.items())]
+def stage_progress(recording: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each stage's ``status``, ``seconds`` and ``chunks`` (``{total, done}``; ``None`` for summarize),
+    in pipeline order, from ``GET /v1/recordings/{id}``."""
+    stages: dict[str, Any] = recording.get("stages") or {}
+
+    def rank(name: str) -> tuple[int, str]:
+        return (STAGE_ORDER.index(name) if name in STAGE_ORDER else len(STAGE_ORDER), name)
+
+    return {
+        name: {
+            "status": stages[name].get("status"),
+            "seconds": stages[name].get("seconds"),
+            "chunks": stages[name].get("chunks"),
+        }
+        for name in sorted(stages, key=rank)
+    }
+
+
+def _chunk_count(info: dict[str, Any]) -> str:
+    """`` 3/12`` for a stage cut into chunks; nothing for one that is not."""
+    chunks = info.get("chunks") or {}
+    return f" {chunks['done']}/{chunks['total']}" if int(chunks.get("total") or 0) > 1 else ""
+
+
+def stage_line(progress: dict[str, dict[str, Any]]) -> str:
+    """The progress line's stages, e.g. ``transcribe running 3/12, diarize queued 0/12``."""
+    parts = [
+        f"{name} {str(info.get('status') or '?').lower()}{_chunk_count(info)}"
+        for name, info in progress.items()
+    ]
     return ", ".join(parts) or "waiting for ingest"
 
 
 def _follow(
-    client: ApiClient, recording_id: str, *, show: Callable[[str], None], timeout: float
+    client: ApiClient,
+    recording_id: str,
+    *,
+    show: Callable[[str], None],
+    timeout: float,
+    seen: dict[str, Any],
 ) -> dict[str, Any]:
-    """Poll the recording, showing its status, stages and the elapsed time."""
+    """Poll the recording, showing its status, stages and the elapsed time; keep its progress in ``seen``."""
     started = time.monotonic()
 
     def on_poll(current: dict[str, Any]) -> None:
-        show(f"[bold]{current['status']}[/] · {_stage_line(current)} · {time.monotonic() - started:.0f} s")
+        seen["progress"] = stage_progress(current)
+        line = stage_line(seen["progress"])
+        show(f"[bold]{current['status']}[/] · {line} · {time.monotonic() - started:.0f} s")
 
     return client.wait(recording_id, timeout=timeout, on_poll=on_poll)
 
@@ -101,32 +144,55 @@ def run_demo(
     timeout: float = 900,
     host: str = "Host",
     client: str = "Client",
+    chunk_seconds: float | None = None,
+    handlers: dict[str, Handler] | None = None,
 ) -> int:
     """Run the whole path; return the exit code (0 when the signature verifies).
 
     stdout holds only the report (with ``as_json``, exactly one JSON object); the log is
     ``out/demo.log``.
+
+    Args:
+        chunk_seconds: ``CHUNK_SECONDS`` for the functions: recordings longer than this are cut
+            into chunk jobs. The demo then starts a stack of its own, even when ``agentflow up``
+            runs (that one's functions keep their own settings).
+        handlers: replace functions' handlers on the demo's own stack (``LocalStack.handlers``:
+            tests run fixed computes this way).
     """
     log = out / LOG_NAME
+    seen: dict[str, Any] = {}  # the recording's progress as last polled, for a failure's report too
     try:
         path = Path(recording) if recording else default_recording()
         content_type = check_recording(path)  # before anything is started or written
+        if chunk_seconds is not None and not chunk_seconds >= MIN_CHUNK_SECONDS:
+            raise DemoError(f"--chunk-seconds must be at least {MIN_CHUNK_SECONDS:g} (got {chunk_seconds:g})")
+        environment = {"CHUNK_SECONDS": f"{chunk_seconds:g}"} if chunk_seconds is not None else {}
+        run = functools.partial(
+            _run,
+            path,
+            content_type,
+            out=out,
+            timeout=timeout,
+            names=(host, client),
+            environment=environment,
+            handlers=handlers or {},
+            seen=seen,
+        )
         with logs_to_file(log, verbose=verbose) as terminal:
             if as_json:
-                result = _run(
-                    path, content_type, out=out, show=lambda _: None, timeout=timeout, names=(host, client)
-                )
+                result = run(show=lambda _: None)
             else:
                 from rich.console import Console
 
                 with Console(file=terminal).status("starting the local stack…") as status:
-                    result = _run(
-                        path, content_type, out=out, show=status.update, timeout=timeout, names=(host, client)
-                    )
+                    result = run(show=status.update)
     except (DemoError, ApiError, TimeoutError, httpx.HTTPError) as exc:
         where = f" (log: {log})" if log.exists() else ""
         if as_json:
-            sys.stdout.write(json.dumps({"ok": False, "error": str(exc)}) + "\n")
+            failed: dict[str, Any] = {"ok": False, "error": str(exc)}
+            if "progress" in seen:
+                failed["progress"] = seen["progress"]
+            sys.stdout.write(json.dumps(failed) + "\n")
         else:
             sys.stderr.write(f"demo failed: {exc}{where}\n")
         return 1
@@ -146,6 +212,9 @@ def _run(
     show: Callable[[str], None],
     timeout: float,
     names: tuple[str, str] = ("Host", "Client"),
+    environment: dict[str, str] | None = None,
+    handlers: dict[str, Handler] | None = None,
+    seen: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     from agentflow.aws.clients import table
     from agentflow.crypto.canonical import canonicalize
@@ -158,12 +227,16 @@ def _run(
 
     timings: dict[str, float] = {}
     clock = time.monotonic()
+    seen = {} if seen is None else seen
     with ExitStack() as stack_scope:
-        running = connect(prefer_running=True)
+        # A running `agentflow up` serves unless the demo sets the functions' environment or handlers.
+        running = None if environment or handlers else connect(prefer_running=True)
         if running:
             api_url = str(running["api_url"])
         else:
-            stack = stack_scope.enter_context(LocalStack())
+            stack = stack_scope.enter_context(
+                LocalStack(environment=environment or {}, handlers=handlers or {})
+            )
             api_url = stack.api_url
         timings["stack_start"] = time.monotonic() - clock
         tenant = create_tenant_service(table(get_settings().table_name)).create_tenant("demo")
@@ -174,7 +247,7 @@ def _run(
         upload_started = time.monotonic()
         show(f"uploading {path.name}…")
         recording_id = client.upload(sid, path, filename=path.name, content_type=content_type)
-        final = _follow(client, recording_id, show=show, timeout=timeout)
+        final = _follow(client, recording_id, show=show, timeout=timeout, seen=seen)
         timings["upload_to_signed_summary"] = time.monotonic() - upload_started
         if final["status"] != "COMPLETED":
             raise DemoError(
@@ -229,6 +302,7 @@ def _run(
         "signature": signed["signature"],
         "files": {k: str(v) for k, v in files.items()},
         "timings": {**timings, "stages": stages},
+        "progress": seen["progress"],
         "duration_seconds": final.get("duration_seconds"),
     }
 
@@ -271,9 +345,16 @@ def print_report(result: dict[str, Any]) -> None:
     )
     console.print(f"\nSignature {result['signature_id']} (RS256, KMS): {mark} offline against jwks.json")
     seconds = result["timings"]["upload_to_signed_summary"]
+    progress = result.get("progress") or {}
+
+    def timed(name: str, stage_seconds: float) -> str:
+        chunks = (progress.get(name) or {}).get("chunks") or {}
+        cut = f" ({chunks['total']} chunks)" if int(chunks.get("total") or 0) > 1 else ""
+        return f"{name} {stage_seconds:.1f} s{cut}"
+
     console.print(
         f"Upload to signed summary: {seconds:.1f} s  ·  stages: "
-        + ", ".join(f"{k} {v:.1f} s" for k, v in result["timings"]["stages"].items())
+        + ", ".join(timed(k, v) for k, v in result["timings"]["stages"].items())
     )
     for name, path in result["files"].items():
         console.print(f"  {name:<9} {path}")
@@ -288,6 +369,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         verbose=args.verbose,
         host=args.host,
         client=args.client,
+        chunk_seconds=args.chunk_seconds,
     )
 
 
@@ -304,4 +386,12 @@ def register(sub: Any) -> None:
     demo.add_argument("--verbose", action="store_true", help="show the stack's log lines too")
     demo.add_argument("--host", default="Host", help="the host's name (speakers are named after it)")
     demo.add_argument("--client", default="Client", help="the client's name")
+    demo.add_argument(
+        "--chunk-seconds",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help=f"cut recordings longer than this into chunk jobs (CHUNK_SECONDS, at least "
+        f"{MIN_CHUNK_SECONDS:g}; default: the setting's 600); starts a stack of the demo's own",
+    )
     demo.set_defaults(func=cmd_demo)
