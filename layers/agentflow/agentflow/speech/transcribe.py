@@ -6,13 +6,20 @@ recording is: whole-file faster-whisper holds the audio, its VAD batches and a f
 once, several GB for two hours. Inside a window we do what ``WhisperModel.transcribe(vad_filter=True)``
 does (VAD, keep the speech, decode it, map the times back) but run the VAD only once, since its
 result also chooses where the window ends.
+
+A long recording can also be cut into chunk jobs (issue 19): :func:`transcribe` with ``start`` /
+``end`` decodes only that span plus :data:`OVERLAP` on each side, and :func:`merge_transcripts`
+joins the chunks' transcripts, choosing per cut a seam inside the overlap both sides decoded so
+that no word is lost or doubled even where the cut falls inside speech.
 """
 
 from __future__ import annotations
 
+import bisect
 import logging
+import re
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -26,7 +33,7 @@ from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from agentflow.errors import PermanentStageError
 from agentflow.speech import whisper
-from agentflow.speech.audio import SAMPLE_RATE, AudioDecodeError, iter_chunks
+from agentflow.speech.audio import SAMPLE_RATE, AudioDecodeError, Source, iter_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +59,14 @@ DECODE_OPTIONS: Final[Mapping[str, Any]] = MappingProxyType(
     }
 )
 _SEED: Final = 0
+# Seconds decoded beyond each side of a chunk's span, so that the two chunks either side of a cut
+# both hear the speech around it with context; the seam is chosen in the inner half of the overlap.
+# Measured on cuts placed inside speech (docs/TRANSCRIPTION.md, "Chunks").
+OVERLAP: Final = 5.0
+# Two decodes of the same word, by the chunks either side of a cut, place it this close (seconds).
+_SAME_WORD_SECONDS: Final = 0.5
+# A pause this long (seconds, each side of the seam) is clear of both sides' timing differences.
+_CLEAR_SECONDS: Final = 0.5
 # faster-whisper's defaults, spelled out: they decide what counts as speech.
 VAD_OPTIONS: Final[Mapping[str, Any]] = MappingProxyType(
     {"threshold": 0.5, "min_speech_duration_ms": 0, "min_silence_duration_ms": 2000, "speech_pad_ms": 400}
@@ -112,6 +127,35 @@ class TranscriptDict(TypedDict):
     words: list[WordDict]
 
 
+class SpanDict(TypedDict):
+    """Serialised :class:`Span`."""
+
+    start: float
+    end: float
+    read_start: float
+    read_end: float
+
+
+class ChunkTranscriptDict(TranscriptDict):
+    """A chunk job's artefact: its transcript (absolute times) and the span it owns and decoded."""
+
+    span: SpanDict
+
+
+@dataclass(frozen=True)
+class Span:
+    """The part of a recording a transcription owns (``start``–``end``) and the part it decoded.
+
+    Seconds from the start of the recording. A whole-recording transcription owns and decodes
+    ``0``–``duration``; a chunk decodes :data:`OVERLAP` more on each side, within the recording.
+    """
+
+    start: float
+    end: float
+    read_start: float
+    read_end: float
+
+
 @dataclass(frozen=True)
 class Transcript:
     """What was said, when, and on which channel.
@@ -128,6 +172,7 @@ class Transcript:
     model: str
     segments: tuple[Segment, ...]
     words: tuple[Word, ...]
+    span: Span | None = None  # None: the whole recording
 
     @property
     def text(self) -> str:
@@ -151,6 +196,14 @@ class Transcript:
                 for w in self.words
             ],
         }
+
+    def to_chunk_dict(self) -> ChunkTranscriptDict:
+        """The chunk job's artefact: :meth:`to_dict` plus the span owned and decoded."""
+        span = self.span or Span(0.0, self.duration, 0.0, self.duration)
+        return ChunkTranscriptDict(
+            **self.to_dict(),
+            span=SpanDict(start=span.start, end=span.end, read_start=span.read_start, read_end=span.read_end),
+        )
 
 
 @dataclass
@@ -232,21 +285,39 @@ def _language_hint(language: str | None, model: Any) -> str | None:
     return code
 
 
-def _check_audio(path: Path) -> None:
+def _blocks(
+    source: Source, *, mono: bool, start: float, end: float | None
+) -> Iterator[npt.NDArray[np.float32]]:
+    # iter_chunks opens the source with open_audio, which raises AudioDecodeError for a file that
+    # is not media or has no audio stream; errors later in the stream are mapped here.
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise AudioDecodeError("the file has no audio stream")
-    except av.error.FFmpegError as exc:
-        raise AudioDecodeError(f"the audio could not be opened ({exc})") from exc
-
-
-def _blocks(path: Path, *, mono: bool) -> Iterator[npt.NDArray[np.float32]]:
-    _check_audio(path)
-    try:
-        yield from iter_chunks(path, mono=mono, chunk_seconds=BLOCK_SECONDS)
+        yield from iter_chunks(source, mono=mono, chunk_seconds=BLOCK_SECONDS, start=start, end=end)
     except av.error.FFmpegError as exc:
         raise AudioDecodeError(f"the audio could not be decoded ({exc})") from exc
+
+
+def read_span(start: float, end: float | None, duration: float | None) -> tuple[float, float | None]:
+    """The seconds a chunk ``start``–``end`` decodes: :data:`OVERLAP` more each side, inside the recording.
+
+    Args:
+        start: The chunk's first second.
+        end: Its last second; ``None`` to the end of the recording.
+        duration: The recording's length, if known.
+
+    Returns:
+        ``(read_start, read_end)``; ``read_end`` is ``None`` (to the end) when neither ``end`` nor
+        ``duration`` bounds it.
+
+    Raises:
+        PermanentStageError: An empty or inverted span, or one starting before the recording.
+    """
+    if start < 0 or (end is not None and end <= start):
+        raise PermanentStageError(f"chunk [{start}, {end}) s is empty or starts before the recording")
+    read_start = max(start - OVERLAP, 0.0) if start > 0 else 0.0
+    read_end = None if end is None else end + OVERLAP
+    if duration is not None:
+        read_end = duration if read_end is None else min(read_end, duration)
+    return read_start, read_end
 
 
 @dataclass
@@ -313,33 +384,48 @@ def hotwords_of(terms: Iterable[str]) -> str | None:
 
 
 def transcribe(
-    path: Path,
+    source: Source,
     *,
     language: str | None = None,
     split_channels: bool = False,
     model: str | None = None,
     hotwords: str | None = None,
+    start: float = 0.0,
+    end: float | None = None,
+    duration: float | None = None,
 ) -> Transcript:
-    """Transcribe a recording with word timestamps.
+    """Transcribe a recording, or one chunk of it, with word timestamps.
+
+    A chunk (``start`` / ``end``) decodes only :func:`read_span`: its span and :data:`OVERLAP` on
+    each side, so memory is set by the span, not by the recording. Its words keep times from the
+    start of the recording; :meth:`Transcript.to_chunk_dict` and :func:`merge_transcripts` join
+    the chunks.
 
     Args:
-        path: Any audio file PyAV can decode.
+        source: Any audio PyAV can decode: a path or a seekable binary file-like (such as
+            ``agentflow.aws.ranged.S3RangeReader``).
         language: An ISO 639-1 code (or a tag such as ``en-US``) that skips language detection.
         split_channels: Transcribe each channel on its own (one participant per channel) and keep
             the channel on every word; otherwise the channels are mixed to mono (channel 0).
         model: A whisper size name or directory; default the ``WHISPER_MODEL`` setting.
         hotwords: Names and terms the recording is likely to contain (:func:`hotwords_of`), given
             to whisper as context so that it spells them as given.
+        start: The chunk's first second (default the recording's start).
+        end: The chunk's last second (default the recording's end).
+        duration: The recording's length in seconds (from ingest's probe); the transcript's
+            ``duration``, and the bound of the overlap read past ``end``.
 
     Returns:
-        The transcript; empty (no segments, no words) when the recording holds no speech.
+        The transcript, with the span it owns and decoded; empty (no segments, no words) when it
+        holds no speech.
 
     Raises:
         AudioDecodeError: The file has no decodable audio.
-        PermanentStageError: The language is not one the model knows.
+        PermanentStageError: The language is not one the model knows, or the span is empty.
         WeightsError: The model's files are missing or not the recorded bytes.
     """
     began = time.perf_counter()
+    read_start, read_end = read_span(start, end, duration)
     whisper_model = whisper.get_model(model)
     whisper.vad_path()
     decoder = _Decoder(whisper_model, language=_language_hint(language, whisper_model), hotwords=hotwords)
@@ -348,11 +434,14 @@ def transcribe(
     elif not whisper_model.model.is_multilingual:
         decoder.language, decoder.language_probability = "en", 1.0
 
+    first = round(read_start * SAMPLE_RATE)  # the sample iter_chunks starts at
     windowers: list[_Windower] = []
     samples = 0
-    for block in _blocks(path, mono=not split_channels):  # (channels, samples)
+    for block in _blocks(
+        source, mono=not split_channels, start=read_start, end=read_end
+    ):  # (channels, samples)
         if not windowers:
-            windowers = [_Windower() for _ in range(block.shape[0])]
+            windowers = [_Windower(offset=first) for _ in range(block.shape[0])]
         samples += block.shape[1]
         for channel, windower in enumerate(windowers):
             for window in windower.push(block[channel]):
@@ -362,25 +451,255 @@ def transcribe(
             decoder.run(window, channel)
 
     ordered = sorted(decoder.segments, key=lambda item: (item[0], item[1]))
+    decoded_end = round((first + samples) / SAMPLE_RATE, 3)
     transcript = Transcript(
         language=decoder.language,
         language_probability=round(decoder.language_probability, 4),
-        duration=round(samples / SAMPLE_RATE, 3),
+        duration=decoded_end if duration is None else round(duration, 3),
         channels=max(len(windowers), 1),
         model=whisper.resolve(model).label,
         segments=tuple(
-            Segment(id=index, start=start, end=end, text=text, channel=channel)
-            for index, (start, channel, end, text) in enumerate(ordered)
+            Segment(id=index, start=begin, end=finish, text=text, channel=channel)
+            for index, (begin, channel, finish, text) in enumerate(ordered)
         ),
         words=tuple(sorted(decoder.words, key=lambda word: (word.start, word.channel))),
+        span=Span(
+            start=round(start, 3),
+            end=decoded_end if end is None else round(end, 3),
+            read_start=round(read_start, 3),
+            read_end=decoded_end if read_end is None else min(round(read_end, 3), decoded_end),
+        ),
     )
     logger.info(
-        "transcribed %s: %.1f s, %d channel(s), %d window(s), %d words in %.1f s",
-        path.name,
-        transcript.duration,
+        "transcribed %s %.1f-%.1f s: %d channel(s), %d window(s), %d words in %.1f s",
+        source.name if isinstance(source, Path) else type(source).__name__,
+        read_start,
+        decoded_end,
         transcript.channels,
         decoder.windows,
         len(transcript.words),
         time.perf_counter() - began,
     )
     return transcript
+
+
+# --- joining chunk transcripts ---------------------------------------------------------------------
+
+
+def merge_transcripts(parts: Sequence[ChunkTranscriptDict]) -> TranscriptDict:
+    """Join chunk transcripts into the recording's ``transcript.json``.
+
+    Pure and deterministic: the parts are ordered by their spans, which must be contiguous; a part
+    given twice counts once. At each cut, per channel, a seam is chosen in the inner half of the
+    overlap both neighbours decoded (:func:`_seam`): the left part's words before it, the right
+    part's after it, so a word spoken across the cut appears once. A segment that crosses a seam
+    keeps only its side's words, its text rebuilt from them.
+
+    The language is the first part's (in time order) that has one, as an unchunked run detects it
+    on the first speech; ``duration`` is the recording's (the longest part duration: each part
+    carries the recording's when it was given one, and the last part reaches the end).
+
+    Args:
+        parts: The chunks' :meth:`Transcript.to_chunk_dict` artefacts, in any order.
+
+    Returns:
+        One transcript: words and segments in time order (then channel), segments renumbered.
+
+    Raises:
+        ValueError: No parts, or spans that leave a gap or overlap.
+    """
+    ordered = _ordered(parts)
+    channels = max(part["channels"] for part in ordered)
+    words: list[WordDict] = []
+    segments: list[SegmentDict] = []
+    for channel in range(channels):
+        lists = [[w for w in part["words"] if w["channel"] == channel] for part in ordered]
+        seams = [
+            _seam(
+                lists[k],
+                lists[k + 1],
+                cut=ordered[k]["span"]["end"],
+                overlap=_overlap(ordered[k], ordered[k + 1]),
+            )
+            for k in range(len(ordered) - 1)
+        ]
+        for k, (part, channel_words) in enumerate(zip(ordered, lists, strict=True)):
+            lo = seams[k - 1][1] if k > 0 else 0
+            hi = seams[k][0] if k < len(seams) else len(channel_words)
+            kept = range(lo, max(lo, hi))
+            words.extend(channel_words[i] for i in kept)
+            segments.extend(_kept_segments(part, channel, channel_words, kept))
+    words.sort(key=lambda w: (w["start"], w["channel"]))
+    segments.sort(key=lambda s: (s["start"], s["channel"]))
+    first = next((part for part in ordered if part["language"] is not None), None)
+    return TranscriptDict(
+        language=first["language"] if first else None,
+        language_probability=first["language_probability"] if first else 0.0,
+        duration=max(part["duration"] for part in ordered),
+        channels=channels,
+        model=ordered[0]["model"],
+        segments=[
+            SegmentDict(id=index, start=s["start"], end=s["end"], text=s["text"], channel=s["channel"])
+            for index, s in enumerate(segments)
+        ],
+        words=words,
+    )
+
+
+def _ordered(parts: Sequence[ChunkTranscriptDict]) -> list[ChunkTranscriptDict]:
+    """The parts in time order, each once; refuses gaps and overlaps between spans."""
+    if not parts:
+        raise ValueError("no chunk transcripts to merge")
+    ordered: list[ChunkTranscriptDict] = []
+    for part in sorted(parts, key=lambda p: (p["span"]["start"], p["span"]["end"])):
+        if ordered and part == ordered[-1]:
+            continue  # the same chunk twice (a redelivered job)
+        if ordered and abs(part["span"]["start"] - ordered[-1]["span"]["end"]) > 0.001:
+            previous = ordered[-1]["span"]
+            raise ValueError(
+                f"chunk spans are not contiguous: {previous['start']}-{previous['end']} s"
+                f" then {part['span']['start']}-{part['span']['end']} s"
+            )
+        ordered.append(part)
+    if ordered[0]["span"]["start"] > 0.001:
+        raise ValueError(f"the first chunk starts at {ordered[0]['span']['start']} s, not 0")
+    return ordered
+
+
+def _overlap(left: ChunkTranscriptDict, right: ChunkTranscriptDict) -> tuple[float, float]:
+    """The seconds both neighbours decoded: from the right's read start to the left's read end."""
+    cut = left["span"]["end"]
+    return min(right["span"]["read_start"], cut), max(left["span"]["read_end"], cut)
+
+
+def _seam(
+    left: Sequence[WordDict], right: Sequence[WordDict], *, cut: float, overlap: tuple[float, float]
+) -> tuple[int, int]:
+    """Where one channel's words pass from the left chunk to the right one at ``cut``.
+
+    The seam lies in the inner half of the overlap (the outer parts are each chunk's own edge,
+    where whisper hears words cut off). First choice: right after a word both sides heard (same
+    word, about the same time; see :func:`_anchors`), preferably one followed by another such
+    word, nearest the cut: everything before it is the left's, after it the right's, so even in
+    unbroken speech, and whatever the two disagree on elsewhere, no word is lost or doubled there.
+    Without such a word, a pause in both sides' words nearest the cut (the widest, up to
+    :data:`_CLEAR_SECONDS` each side); without a pause, the cut itself, each word going to the
+    side its middle falls on.
+
+    Returns:
+        ``(i, j)``: the left keeps its words ``[:i]``, the right its words ``[j:]``.
+    """
+    lo, hi = overlap
+    zone = (cut - (cut - lo) / 2, cut + (hi - cut) / 2)
+    anchors = _anchors(left, right, lo, hi)
+    matched = set(anchors)
+    inside = [(i, j) for i, j in anchors if zone[0] <= left[i]["end"] <= zone[1]]
+    if inside:
+        i, j = min(
+            inside, key=lambda a: ((a[0] + 1, a[1] + 1) not in matched, abs(left[a[0]]["end"] - cut), a)
+        )
+        return i + 1, j + 1
+    at = _pause(left, right, cut=cut, zone=zone)
+    return _before(left, at), _before(right, at)
+
+
+def _anchors(
+    left: Sequence[WordDict], right: Sequence[WordDict], lo: float, hi: float
+) -> list[tuple[int, int]]:
+    """Pairs ``(i, j)`` of one word heard by both sides in ``lo``–``hi``: the longest common
+    subsequence of the two word lists there, words matching when their text is the same and
+    their starts are within :data:`_SAME_WORD_SECONDS`."""
+    li = [i for i, w in enumerate(left) if lo <= _middle(w) <= hi]
+    ri = [j for j, w in enumerate(right) if lo <= _middle(w) <= hi]
+    lt, rt = [_token(left[i]) for i in li], [_token(right[j]) for j in ri]
+
+    def same(a: int, b: int) -> bool:
+        return (
+            bool(lt[a])
+            and lt[a] == rt[b]
+            and abs(left[li[a]]["start"] - right[ri[b]]["start"]) <= _SAME_WORD_SECONDS
+        )
+
+    n, m = len(li), len(ri)
+    table = [[0] * (m + 1) for _ in range(n + 1)]  # table[a][b]: LCS of lt[a:] and rt[b:]
+    for a in range(n - 1, -1, -1):
+        for b in range(m - 1, -1, -1):
+            table[a][b] = table[a + 1][b + 1] + 1 if same(a, b) else max(table[a + 1][b], table[a][b + 1])
+    pairs: list[tuple[int, int]] = []
+    a = b = 0
+    while a < n and b < m:
+        if same(a, b) and table[a][b] == table[a + 1][b + 1] + 1:
+            pairs.append((li[a], ri[b]))
+            a, b = a + 1, b + 1
+        elif table[a + 1][b] >= table[a][b + 1]:
+            a += 1
+        else:
+            b += 1
+    return pairs
+
+
+def _pause(
+    left: Sequence[WordDict], right: Sequence[WordDict], *, cut: float, zone: tuple[float, float]
+) -> float:
+    """The time in ``zone`` farthest (up to :data:`_CLEAR_SECONDS`) from both sides' words, nearest ``cut``."""
+    busy = sorted((w["start"], w["end"]) for w in (*left, *right))
+    candidates = {cut, *zone}
+    reach = float("-inf")
+    for begin, finish in busy:
+        if begin > reach > float("-inf"):  # a gap in both sides' words: try its middle
+            candidates.add(min(max((reach + begin) / 2, zone[0]), zone[1]))
+        reach = max(reach, finish)
+
+    def clearance(t: float) -> float:
+        return min(min((max(b - t, t - f, 0.0) for b, f in busy), default=_CLEAR_SECONDS), _CLEAR_SECONDS)
+
+    return min(
+        (t for t in candidates if zone[0] <= t <= zone[1]), key=lambda t: (-clearance(t), abs(t - cut), t)
+    )
+
+
+def _before(words: Sequence[WordDict], at: float) -> int:
+    """How many leading words have their middle before ``at``."""
+    return next((i for i, w in enumerate(words) if _middle(w) >= at), len(words))
+
+
+def _middle(word: WordDict) -> float:
+    return (word["start"] + word["end"]) / 2
+
+
+def _token(word: WordDict) -> str:
+    return re.sub(r"[^\w']+", "", word["word"].lower()).strip("'")
+
+
+def _kept_segments(
+    part: ChunkTranscriptDict, channel: int, words: Sequence[WordDict], kept: range
+) -> list[SegmentDict]:
+    """The part's segments on ``channel`` that hold kept words; one that holds some kept and some
+    dropped keeps only the kept ones (its start, end and text rebuilt from them).
+
+    A word belongs to the last segment starting at or before it (whisper starts a segment at its
+    first word). A segment without words stays if it starts inside the part's own span.
+    """
+    segments = [s for s in part["segments"] if s["channel"] == channel]
+    starts = [s["start"] for s in segments]
+    members: list[list[int]] = [[] for _ in segments]
+    for index, word in enumerate(words):
+        at = bisect.bisect_right(starts, word["start"]) - 1
+        if at >= 0:
+            members[at].append(index)
+    out: list[SegmentDict] = []
+    for segment, indices in zip(segments, members, strict=True):
+        own = [words[i] for i in indices if i in kept]
+        if not indices:
+            if part["span"]["start"] <= segment["start"] < part["span"]["end"]:
+                out.append(segment)
+        elif len(own) == len(indices):
+            out.append(segment)
+        elif own:
+            text = " ".join(w["word"] for w in own)
+            out.append(
+                SegmentDict(
+                    id=0, start=own[0]["start"], end=max(w["end"] for w in own), text=text, channel=channel
+                )
+            )
+    return out
