@@ -397,6 +397,37 @@ def test_a_conversation_cut_inside_speech_merges_without_losing_or_doubling_word
     assert wer <= apart + 0.02
 
 
+@pytest.mark.slow
+def test_per_channel_chunks_read_from_one_file_object_merge_to_the_unchunked_words(data_dir: Path) -> None:
+    # GIVEN a per-channel recording (one speaker per channel) cut inside a word of the left channel
+    path = data_dir / "stereo_diarization.wav"
+    unchunked = transcribe_module.transcribe(path, split_channels=True, language="en", model="tiny.en")
+    word = next(w for w in unchunked.words if w.channel == 0 and w.start > 2.5)
+    cut = round((word.start + word.end) / 2, 3)
+
+    # WHEN both chunks are transcribed from one open file object, then merged
+    with path.open("rb") as handle:
+        parts = [
+            transcribe_module.transcribe(
+                handle,
+                split_channels=True,
+                language="en",
+                model="tiny.en",
+                start=a,
+                end=b,
+                duration=unchunked.duration,
+            ).to_chunk_dict()
+            for a, b in ((0.0, cut), (cut, unchunked.duration))
+        ]
+    merged = merge_transcripts(parts)
+
+    # THEN each channel's words are the unchunked ones, once each, on their channel
+    assert merged["channels"] == 2
+    assert [(w["word"], w["channel"]) for w in merged["words"]] == [
+        (w.word, w.channel) for w in unchunked.words
+    ]
+
+
 # --- memory of a chunk job: only the model call stubbed -----------------------------------------
 
 

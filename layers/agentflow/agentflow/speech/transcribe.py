@@ -290,6 +290,8 @@ def _blocks(
 ) -> Iterator[npt.NDArray[np.float32]]:
     # iter_chunks opens the source with open_audio, which raises AudioDecodeError for a file that
     # is not media or has no audio stream; errors later in the stream are mapped here.
+    if not isinstance(source, Path):
+        source.seek(0)  # FFmpeg probes from the current offset: a handle read before would fail
     try:
         yield from iter_chunks(source, mono=mono, chunk_seconds=BLOCK_SECONDS, start=start, end=end)
     except av.error.FFmpegError as exc:
@@ -403,7 +405,7 @@ def transcribe(
 
     Args:
         source: Any audio PyAV can decode: a path or a seekable binary file-like (such as
-            ``agentflow.aws.ranged.S3RangeReader``).
+            ``agentflow.aws.ranged.S3RangeReader``), read from its start.
         language: An ISO 639-1 code (or a tag such as ``en-US``) that skips language detection.
         split_channels: Transcribe each channel on its own (one participant per channel) and keep
             the channel on every word; otherwise the channels are mixed to mono (channel 0).
