@@ -242,9 +242,9 @@ def test_merging_is_pure_order_free_and_a_redelivered_chunk_counts_once() -> Non
     assert merge_transcripts([parts[2], parts[0], parts[1], parts[0]]) == merged
     assert json.dumps(parts) == snapshot, "the parts were modified"
     assert texts(merged) == SPEECH.split()
-    with pytest.raises(ValueError, match="contiguous"):
+    with pytest.raises(PermanentStageError, match="contiguous"):
         merge_transcripts([parts[0], parts[2]])
-    with pytest.raises(ValueError, match="no chunk"):
+    with pytest.raises(PermanentStageError, match="no chunk"):
         merge_transcripts([])
 
 

@@ -508,7 +508,7 @@ def merge_transcripts(parts: Sequence[ChunkTranscriptDict]) -> TranscriptDict:
         One transcript: words and segments in time order (then channel), segments renumbered.
 
     Raises:
-        ValueError: No parts, or spans that leave a gap or overlap.
+        PermanentStageError: No parts, or spans that leave a gap or overlap (a plan that can never merge).
     """
     ordered = _ordered(parts)
     channels = max(part["channels"] for part in ordered)
@@ -551,20 +551,20 @@ def merge_transcripts(parts: Sequence[ChunkTranscriptDict]) -> TranscriptDict:
 def _ordered(parts: Sequence[ChunkTranscriptDict]) -> list[ChunkTranscriptDict]:
     """The parts in time order, each once; refuses gaps and overlaps between spans."""
     if not parts:
-        raise ValueError("no chunk transcripts to merge")
+        raise PermanentStageError("no chunk transcripts to merge")
     ordered: list[ChunkTranscriptDict] = []
     for part in sorted(parts, key=lambda p: (p["span"]["start"], p["span"]["end"])):
         if ordered and part == ordered[-1]:
             continue  # the same chunk twice (a redelivered job)
         if ordered and abs(part["span"]["start"] - ordered[-1]["span"]["end"]) > 0.001:
             previous = ordered[-1]["span"]
-            raise ValueError(
+            raise PermanentStageError(
                 f"chunk spans are not contiguous: {previous['start']}-{previous['end']} s"
                 f" then {part['span']['start']}-{part['span']['end']} s"
             )
         ordered.append(part)
     if ordered[0]["span"]["start"] > 0.001:
-        raise ValueError(f"the first chunk starts at {ordered[0]['span']['start']} s, not 0")
+        raise PermanentStageError(f"the first chunk starts at {ordered[0]['span']['start']} s, not 0")
     return ordered
 
 
