@@ -30,11 +30,9 @@ def compute(
     }
     if chunk is None:
         return dict(transcribe(source, **options).to_dict())
-    from agentflow.speech.transcribe import chunk_dict
-
     duration = float(recording["duration_seconds"])
     transcript = transcribe(source, start=chunk.start, end=chunk.end, duration=duration, **options)
-    return dict(chunk_dict(transcript, start=chunk.start, end=chunk.end, duration=duration))
+    return dict(transcript.to_chunk_dict())
 
 
 def merge(parts: list[dict[str, Any]], recording: dict[str, Any], session: dict[str, Any]) -> dict[str, Any]:
