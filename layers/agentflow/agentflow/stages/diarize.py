@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -13,18 +13,26 @@ if TYPE_CHECKING:
     from agentflow.speech.audio import Source
 
 
-def speaker_counts(session: dict[str, Any]) -> dict[str, int | None]:
+class SpeakerCounts(TypedDict):
+    """The speaker counts the pipeline is given."""
+
+    num_speakers: int | None
+    min_speakers: int | None
+    max_speakers: int | None
+
+
+def speaker_counts(session: dict[str, Any]) -> SpeakerCounts:
     """``num_speakers`` / ``min_speakers`` / ``max_speakers`` from the session; two for a two-party
     session that says nothing."""
     num = session.get("num_speakers")
     bounds = (session.get("min_speakers"), session.get("max_speakers"))
     if num is None and bounds == (None, None):
         num = 2  # a two-party session
-    return {
-        "num_speakers": int(num) if num is not None else None,
-        "min_speakers": int(bounds[0]) if bounds[0] is not None else None,
-        "max_speakers": int(bounds[1]) if bounds[1] is not None else None,
-    }
+    return SpeakerCounts(
+        num_speakers=int(num) if num is not None else None,
+        min_speakers=int(bounds[0]) if bounds[0] is not None else None,
+        max_speakers=int(bounds[1]) if bounds[1] is not None else None,
+    )
 
 
 def _labels(session: dict[str, Any]) -> list[str]:
@@ -36,13 +44,16 @@ def compute(
 ) -> dict[str, Any]:
     """Diarize the recording (or ``chunk`` of it): by channel when each participant has their own,
     else the pyannote pipeline."""
-    span: dict[str, Any] = {}
-    if chunk is not None:
-        span = {"start": chunk.start, "end": chunk.end, "duration": float(recording["duration_seconds"])}
+    duration = float(recording.get("duration_seconds") or 0)
     if recording.get("per_channel"):
         from agentflow.speech.per_channel import diarize_channels  # no torch
 
-        return dict(diarize_channels(source, labels=_labels(session), **span).to_dict())
+        if chunk is None:
+            return dict(diarize_channels(source, labels=_labels(session)).to_dict())
+        part = diarize_channels(
+            source, labels=_labels(session), start=chunk.start, end=chunk.end, duration=duration
+        )
+        return dict(part.to_dict())
     import torch
 
     from agentflow.settings import get_settings
@@ -51,7 +62,9 @@ def compute(
     torch.set_num_threads(get_settings().diarize_threads)
     if chunk is None:
         return dict(diarize(source, **speaker_counts(session)).to_dict())
-    return diarize_chunk(source, **span, **speaker_counts(session))
+    return diarize_chunk(
+        source, start=chunk.start, end=chunk.end, duration=duration, **speaker_counts(session)
+    )
 
 
 def merge(parts: list[dict[str, Any]], recording: dict[str, Any], session: dict[str, Any]) -> dict[str, Any]:
