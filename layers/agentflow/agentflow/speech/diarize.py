@@ -39,9 +39,11 @@ from pyannote.audio.pipelines.speaker_diarization import DiarizeOutput  # noqa: 
 from pyannote.audio.telemetry import set_telemetry_metrics  # noqa: E402
 from pyannote.core import Annotation, SlidingWindowFeature  # noqa: E402
 
-from agentflow.errors import PermanentStageError  # noqa: E402
-from agentflow.speech.audio import SAMPLE_RATE, decode  # noqa: E402
+from agentflow.speech.audio import SAMPLE_RATE, Source, decode  # noqa: E402
 from agentflow.speech.campplus import FRAME_STEP_SAMPLES, CAMPPlusEmbedding, load_campplus  # noqa: E402
+from agentflow.speech.chunked import check_counts as _check_counts  # noqa: E402
+from agentflow.speech.chunked import make_part, read_span  # noqa: E402
+from agentflow.speech.chunked import merge_chunks as merge_chunks  # noqa: E402 - for callers that have torch
 from agentflow.speech.diarization import Diarization as Diarization  # noqa: E402 - the result type
 from agentflow.speech.diarization import Turn as Turn  # noqa: E402
 from agentflow.speech.weights import WeightsError, verify  # noqa: E402
@@ -328,22 +330,32 @@ def get_pipeline() -> SpeakerDiarization:
     return build_pipeline()
 
 
-def _turns(annotation: Annotation) -> list[Turn]:
+def _turns(annotation: Annotation, *, offset: float = 0.0) -> list[Turn]:
     return sorted(
         (
-            Turn(float(segment.start), float(segment.end), str(label))
+            Turn(offset + float(segment.start), offset + float(segment.end), str(label))
             for segment, _, label in annotation.itertracks(yield_label=True)
         ),
         key=lambda turn: (turn.start, turn.end, turn.speaker),
     )
 
 
-def _check_counts(num: int | None, low: int | None, high: int | None) -> None:
-    for name, value in (("num_speakers", num), ("min_speakers", low), ("max_speakers", high)):
-        if value is not None and value < 1:
-            raise PermanentStageError(f"{name} must be at least 1, got {value}")
-    if low is not None and high is not None and low > high:
-        raise PermanentStageError(f"min_speakers ({low}) is greater than max_speakers ({high})")
+def _apply(
+    audio: npt.NDArray[np.float32],
+    *,
+    num_speakers: int | None,
+    min_speakers: int | None,
+    max_speakers: int | None,
+    pipeline: SpeakerDiarization | None,
+) -> DiarizeOutput:
+    output = (pipeline or get_pipeline())(
+        {"waveform": torch.from_numpy(audio[:1]), "sample_rate": SAMPLE_RATE, "uri": "recording"},
+        num_speakers=num_speakers,
+        min_speakers=min_speakers,
+        max_speakers=max_speakers,
+    )
+    assert isinstance(output, DiarizeOutput)  # legacy=False: never a bare Annotation
+    return output
 
 
 def diarize_waveform(
@@ -370,13 +382,13 @@ def diarize_waveform(
     duration = audio.shape[-1] / SAMPLE_RATE
     if audio.shape[-1] == 0:
         return Diarization(mode="pipeline", duration=0.0, speakers=[])
-    output = (pipeline or get_pipeline())(
-        {"waveform": torch.from_numpy(audio[:1]), "sample_rate": SAMPLE_RATE, "uri": "recording"},
+    output = _apply(
+        audio,
         num_speakers=num_speakers,
         min_speakers=min_speakers,
         max_speakers=max_speakers,
+        pipeline=pipeline,
     )
-    assert isinstance(output, DiarizeOutput)  # legacy=False: never a bare Annotation
     turns = _turns(output.speaker_diarization)
     exclusive = _turns(output.exclusive_speaker_diarization)
     speakers = list(dict.fromkeys(turn.speaker for turn in turns))
@@ -386,7 +398,7 @@ def diarize_waveform(
 
 
 def diarize(
-    path: Path,
+    source: Source,
     *,
     num_speakers: int | None = 2,
     min_speakers: int | None = None,
@@ -395,7 +407,8 @@ def diarize(
     """Diarize a recording of a mixed conversation with the pyannote pipeline.
 
     Args:
-        path: any audio file PyAV decodes; channels are mixed down to mono.
+        source: any audio file PyAV decodes (a path, or a seekable binary file); channels are mixed
+            down to mono.
         num_speakers: exact number of speakers (a two-party session: 2); None to estimate it.
         min_speakers: lower bound when ``num_speakers`` is None.
         max_speakers: upper bound when ``num_speakers`` is None.
@@ -408,8 +421,75 @@ def diarize(
         PermanentStageError: inconsistent speaker counts.
     """
     return diarize_waveform(
-        decode(path, mono=True),
+        decode(source, mono=True),
         num_speakers=num_speakers,
         min_speakers=min_speakers,
         max_speakers=max_speakers,
+    )
+
+
+def diarize_chunk(
+    source: Source,
+    *,
+    start: float,
+    end: float,
+    duration: float,
+    num_speakers: int | None = None,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
+    pipeline: SpeakerDiarization | None = None,
+) -> dict[str, Any]:
+    """Diarize one chunk of a long recording: its local speakers, for :func:`~agentflow.speech.chunked.merge_chunks`.
+
+    Decodes only ``[start - CONTEXT, end + CONTEXT]`` (within the recording), so memory follows the
+    chunk, not the recording. The counts are the recording's, checked here and applied by the merge:
+    the chunk itself is clustered by the pipeline's threshold alone, which splits a person into
+    several local speakers rather than put two people on one (one chunk may also hear fewer people
+    than the recording); the merge's clustering joins them. Bounding the chunk's clustering by the
+    recording's counts was measured worse (docs/DIARIZATION.md, "Chunks").
+
+    Args:
+        source: the recording (a path, or a seekable binary file such as an S3 range reader).
+        start: the chunk's own span, start (s).
+        end: the chunk's own span, end (s).
+        duration: the recording's duration (s).
+        num_speakers: exact number of speakers in the recording, when known.
+        min_speakers: lower bound for the recording.
+        max_speakers: upper bound for the recording.
+        pipeline: a pipeline to use instead of :func:`get_pipeline` (tests).
+
+    Returns:
+        The chunk artifact (:class:`~agentflow.speech.chunked.ChunkPart`), JSON-serialisable.
+
+    Raises:
+        PermanentStageError: an empty chunk, or inconsistent speaker counts.
+    """
+    _check_counts(num_speakers, min_speakers, max_speakers)
+    read = read_span(start, end, duration)
+    audio = decode(source, mono=True, start=read[0], end=read[1])
+    turns: list[Turn] = []
+    exclusive: list[Turn] = []
+    embeddings: dict[str, npt.NDArray[np.float64] | None] = {}
+    if audio.shape[-1] > 0:
+        output = _apply(audio, num_speakers=None, min_speakers=None, max_speakers=None, pipeline=pipeline)
+        offset = read[0]
+        turns = _turns(output.speaker_diarization, offset=offset)
+        exclusive = _turns(output.exclusive_speaker_diarization, offset=offset)
+        labels = output.speaker_diarization.labels()
+        centroids = output.speaker_embeddings
+        for row, label in enumerate(labels):
+            vector = (
+                None
+                if centroids is None or row >= len(centroids)
+                else np.asarray(centroids[row], dtype=np.float64)
+            )
+            embeddings[str(label)] = vector
+    return make_part(
+        start=start,
+        end=end,
+        read=read,
+        duration=duration,
+        turns=turns,
+        exclusive=exclusive,
+        embeddings=embeddings,
     )
