@@ -1,7 +1,7 @@
-"""Every function's /tmp and memory are sized for the limits in settings (template.yaml says why).
+"""Every function's /tmp, memory and timeout are sized for the limits in settings (template.yaml says why).
 
-The needs are recomputed here from ``Settings`` (MAX_UPLOAD_BYTES, MAX_DURATION_SECONDS and the
-track limits), so raising a limit without resizing the functions fails this test.
+The needs are recomputed here from ``Settings`` (MAX_UPLOAD_BYTES, MAX_DURATION_SECONDS, CHUNK_SECONDS
+and the track limits), so raising a limit without resizing the functions fails this test.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ import pytest
 from agentflow.local.template import load_template
 from agentflow.settings import Settings
 from agentflow.speech.audio import SAMPLE_RATE
+from agentflow.speech.chunked import CONTEXT
+from agentflow.speech.plan import plan_chunks
+from agentflow.speech.transcribe import OVERLAP
 
 MIB = 1024**2
 MARGIN_MIB = 512  # the runtime's own files, partial downloads, a retry's leftovers
@@ -32,14 +35,13 @@ def tmp_needed(settings: Settings) -> dict[str, int]:
     # writes the FLAC, which is at most the raw int16 PCM of both channels.
     opus = PARTICIPANTS * 2 * OPUS_BYTES_PER_SECOND * duration
     flac = PARTICIPANTS * INT16 * SAMPLE_RATE * duration
-    upload = _mib(settings.max_upload_bytes) + MARGIN_MIB  # stages.common.downloaded: the whole upload
     return {
         "ApiFunction": 0,
         "SignalingFunction": 0,
         "IngestFunction": 0,  # ranged GETs, nothing written (stages.ingest)
         "AssembleFunction": _mib(opus + flac) + MARGIN_MIB,
-        "TranscribeFunction": upload,
-        "DiarizeFunction": upload,
+        "TranscribeFunction": 0,  # a chunk's span by ranged GETs (stages.analysis), nothing written
+        "DiarizeFunction": 0,
         "SummarizeFunction": 0,
         "WebhooksFunction": 0,
         "FailuresFunction": 0,
@@ -49,9 +51,10 @@ def tmp_needed(settings: Settings) -> dict[str, int]:
 def memory_needed(settings: Settings) -> dict[str, int]:
     """MiB of recording data a function holds at once at the limits, beyond its code and models."""
     samples = settings.max_duration_seconds * SAMPLE_RATE
+    chunk = (settings.chunk_seconds + 2 * CONTEXT) * SAMPLE_RATE  # one job: its chunk and context
     return {
-        # per_channel diarization decodes both channels whole as float32; 2 GiB for torch's models
-        "DiarizeFunction": _mib(PARTICIPANTS * FLOAT32 * samples) + 2048,
+        # per_channel diarization decodes a chunk's both channels as float32; 2 GiB for torch's models
+        "DiarizeFunction": _mib(PARTICIPANTS * FLOAT32 * chunk) + 2048,
         # assemble holds the built audio whole as int16, beside the decoder
         "AssembleFunction": _mib(PARTICIPANTS * INT16 * samples) + 256,
     }
@@ -77,8 +80,48 @@ def test_memory_holds_what_the_stage_decodes(logical_id: str) -> None:
     assert fn.memory_size >= needed, f"{logical_id}: {fn.memory_size} MB, needs {needed} MiB at the limits"
 
 
-def test_a_larger_upload_limit_needs_more_tmp() -> None:
-    # The check follows settings: double the upload limit and transcribe's /tmp is too small.
-    bigger = Settings(max_upload_bytes=2 * Settings().max_upload_bytes)
-    fn = load_template().functions["TranscribeFunction"]
-    assert fn.ephemeral_storage < tmp_needed(bigger)["TranscribeFunction"]
+# Measured on this project's 2-core machine (docs/TRANSCRIPTION.md, docs/DIARIZATION.md "Chunks"):
+# CPU-seconds per audio second, and a factor for whisper's temperature fallbacks and a slower CPU.
+TRANSCRIBE_CPU_PER_SECOND = 0.17
+DIARIZE_CPU_PER_SECOND = 0.21  # one torch thread
+MARGIN = 2.0
+
+
+def test_a_longer_chunk_needs_more_memory() -> None:
+    # The check follows settings: 4-hour chunks would be one whole recording in memory again.
+    longer = Settings(chunk_seconds=Settings().max_duration_seconds)
+    fn = load_template().functions["DiarizeFunction"]
+    assert fn.memory_size < memory_needed(longer)["DiarizeFunction"]
+
+
+@pytest.mark.parametrize(
+    "logical_id, rate, context",
+    [
+        ("TranscribeFunction", TRANSCRIBE_CPU_PER_SECOND, OVERLAP),
+        ("DiarizeFunction", DIARIZE_CPU_PER_SECOND, CONTEXT),
+    ],
+)
+def test_a_chunk_job_finishes_inside_the_timeout_on_one_vcpu(
+    logical_id: str, rate: float, context: float
+) -> None:
+    settings = Settings()
+    fn = load_template().functions[logical_id]
+    needed = (settings.chunk_seconds + 2 * context) * rate * MARGIN
+    assert needed <= fn.timeout <= 300, f"{logical_id}: Timeout {fn.timeout} s, a chunk needs {needed:.0f} s"
+
+
+def test_the_longest_recording_is_cut_into_chunks_no_invocation_can_outlast() -> None:
+    # a 4-hour recording: no chunk longer than CHUNK_SECONDS, so no job over the 5 minutes above
+    settings = Settings()
+    chunks = plan_chunks(settings.max_duration_seconds, None, max_seconds=settings.chunk_seconds)
+    assert len(chunks) == 24
+    assert max(c.end - c.start for c in chunks) <= settings.chunk_seconds
+
+
+@pytest.mark.parametrize(
+    "queue, function", [("TranscribeQueue", "TranscribeFunction"), ("DiarizeQueue", "DiarizeFunction")]
+)
+def test_a_queue_hides_a_job_for_six_timeouts_as_aws_advises(queue: str, function: str) -> None:
+    template = load_template()
+    visibility = int(template.resources[queue]["Properties"]["VisibilityTimeout"])
+    assert visibility >= 6 * template.functions[function].timeout

@@ -34,7 +34,6 @@ from agentflow.stages.common import (
     Job,
     Stopwatch,
     artifact_key,
-    downloaded,
     get_json,
     open_job,
     put_json,
@@ -99,14 +98,9 @@ def run_analysis(record: SQSRecord, analysis: Analysis) -> None:
 
 
 @contextmanager
-def _source(bucket: str, key: str, *, whole: bool) -> Iterator[Source]:
-    """The upload: downloaded to ``/tmp`` for a whole recording (one chunk: at most
-    ``CHUNK_SECONDS`` long); for a chunk, a seekable file read by ranged GETs, so that a chunk
-    job reads only its span and writes nothing to ``/tmp`` however large the upload."""
-    if whole:
-        with downloaded(bucket, key) as path:
-            yield path
-        return
+def _upload(bucket: str, key: str) -> Iterator[Source]:
+    """The upload as a seekable file read by ranged GETs: a chunk job reads only its span (plus its
+    context), and nothing is written to ``/tmp`` however large the upload."""
     s3 = client("s3")
     head = s3.head_object(Bucket=bucket, Key=key)
     reader = S3RangeReader(
@@ -128,7 +122,7 @@ def _compute(opened: Job, job: StageJob, analysis: Analysis) -> dict[str, Any] |
     index = job.chunk.index if job.chunk is not None else 0
     run = ChunkRun.start(opened.table, recording, analysis.stage, index)
     try:
-        with _source(bucket, recording["s3_key"], whole=job.chunk is None) as source:
+        with _upload(bucket, recording["s3_key"]) as source:
             artifact = analysis.compute(source, recording, opened.session, job.chunk)
     except PermanentStageError as exc:
         reason = f"{job.where[0].upper()}{job.where[1:]}: {exc.message}" if job.where else exc.message

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from agentflow.aws import records
@@ -37,16 +33,6 @@ def put_json(bucket: str, key: str, data: Any) -> None:
 def get_json(bucket: str, key: str) -> Any:
     """Read one JSON artifact."""
     return json.loads(client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
-
-
-@contextmanager
-def downloaded(bucket: str, key: str) -> Iterator[Path]:
-    """Stream an object to a temporary file (never whole into memory); remove it afterwards."""
-    suffix = Path(key).suffix[:10]
-    with tempfile.TemporaryDirectory(prefix="agentflow-") as tmp:
-        path = Path(tmp) / f"input{suffix}"
-        client("s3").download_file(bucket, key, str(path))
-        yield path
 
 
 def context() -> tuple[Settings, Any]:
