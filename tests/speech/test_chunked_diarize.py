@@ -12,7 +12,7 @@ import random
 import subprocess
 import sys
 import wave
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -291,10 +291,17 @@ def test_parts_that_cannot_be_one_recording_are_refused() -> None:
     one = part(0, 60, [(0, 10, "A")], {"A": ann})
     with pytest.raises(PermanentStageError):
         merge_chunks([])
-    with pytest.raises(PermanentStageError):
-        merge_chunks([one, part(30, 90, [(31, 40, "A")], {"A": ann})])
+    with pytest.raises(PermanentStageError, match="not contiguous"):
+        merge_chunks([one, part(30, 90, [(31, 40, "A")], {"A": ann})])  # an overlap
+    with pytest.raises(PermanentStageError, match="not contiguous"):
+        merge_chunks([one, part(90, 120, [(91, 100, "A")], {"A": ann})])  # a gap
+    with pytest.raises(PermanentStageError, match="not 0"):
+        merge_chunks([part(60, 120, [(61, 70, "A")], {"A": ann})])
     with pytest.raises(PermanentStageError):
         merge_chunks([one, {**one, "mode": "per_channel", "start": 60, "end": 120}])
+    # AND one span given twice with other contents (a job recomputed) is one part, either way round
+    again = part(0, 60, [(0, 12, "A")], {"A": ann})
+    assert merge_chunks([one, again]).to_dict() == merge_chunks([again, one]).to_dict()
     with pytest.raises(PermanentStageError):
         chunked.read_span(60, 60, 100)
 
@@ -385,6 +392,17 @@ def test_per_channel_span_is_cut_to_the_span_and_checks_its_labels(data_dir: Pat
     span = per_channel.diarize_channels(path, labels=["L", "R"], start=1.0, end=3.0, duration=5.0)
     assert span.duration == 5.0 and span.turns
     assert all(1.0 <= t.start < t.end <= 3.0 for t in span.turns + span.exclusive)
+    # AND chunks read from one open file (as from one S3 range reader) are the path's chunks
+    with path.open("rb") as handle:
+        from_handle = [
+            per_channel.diarize_channels(handle, labels=["L", "R"], start=a, end=b, duration=5.0)
+            for a, b in ((0, 2.5), (2.5, 5))
+        ]
+    from_path = [
+        per_channel.diarize_channels(path, labels=["L", "R"], start=a, end=b, duration=5.0)
+        for a, b in ((0, 2.5), (2.5, 5))
+    ]
+    assert from_handle == from_path
     with pytest.raises(PermanentStageError):
         per_channel.diarize_channels(path, labels=["only one"], start=1.0, end=3.0)
     with pytest.raises(PermanentStageError):
@@ -418,7 +436,20 @@ def three_minutes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[
     return path, reference, probe(path).duration
 
 
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """One torch thread, as the diarize stage runs (settings.diarize_threads: two threads on two
+    shared cores are several times slower)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.slow
+@pytest.mark.usefixtures("one_thread")
 def test_chunked_diarization_is_as_good_as_the_whole_run(
     three_minutes: tuple[Path, list[Turn], float],
 ) -> None:
@@ -432,10 +463,13 @@ def test_chunked_diarization_is_as_good_as_the_whole_run(
         assert any(t.start + 1 < cut < t.end - 1 for t in reference)
     # WHEN the recording is diarized whole and in chunks (each alone, through JSON, then merged)
     whole = diarize.diarize(path, num_speakers=2)
-    parts = [
-        json.loads(json.dumps(diarize.diarize_chunk(path, start=a, end=b, duration=duration, num_speakers=2)))
-        for a, b in pairwise(cuts)
-    ]
+    with path.open("rb") as handle:  # one open file for every chunk, as one S3 range reader would be
+        parts = [
+            json.loads(
+                json.dumps(diarize.diarize_chunk(handle, start=a, end=b, duration=duration, num_speakers=2))
+            )
+            for a, b in pairwise(cuts)
+        ]
     merged = merge_chunks(parts, num_speakers=2)
     whole_der = diarization_error_rate(reference, whole.turns, duration=duration)
     chunked_der = diarization_error_rate(reference, merged.turns, duration=duration)

@@ -163,7 +163,8 @@ def merge_chunks(
         returns it.
 
     Raises:
-        PermanentStageError: no parts, a part of another mode, overlapping chunks, inconsistent counts.
+        PermanentStageError: no parts, a part of another mode, spans that leave a gap or overlap or
+            do not start at 0, inconsistent counts.
     """
     check_counts(num_speakers, min_speakers, max_speakers)
     chunks = _distinct(parts)
@@ -200,17 +201,29 @@ def check_counts(num: int | None, low: int | None, high: int | None) -> None:
 
 
 def _distinct(parts: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The parts in time order, exact duplicates dropped; refuse what cannot be one recording."""
+    """The parts in time order, one per span; refuse what can never be one recording.
+
+    A chunk delivered twice is one part; two artifacts of one span (a job recomputed) are one too,
+    the same one whatever the order they come in.
+    """
     if not parts:
         raise PermanentStageError("no chunk to merge")
     if any(part.get("mode") != "pipeline" for part in parts):
         raise PermanentStageError("merge_chunks joins pipeline chunks (per-channel: merge_channels)")
-    unique = {json.dumps(part, sort_keys=True): part for part in parts}
-    chunks = [unique[key] for key in sorted(unique, key=lambda k: (unique[k]["start"], unique[k]["end"], k))]
+    spans: dict[tuple[float, float], tuple[str, Mapping[str, Any]]] = {}
+    for part in parts:
+        span = (float(part["start"]), float(part["end"]))
+        key = json.dumps(part, sort_keys=True)
+        if span not in spans or key < spans[span][0]:
+            spans[span] = (key, part)
+    chunks = [spans[span][1] for span in sorted(spans)]
+    if float(chunks[0]["start"]) > _JOIN:
+        raise PermanentStageError(f"the first chunk starts at {chunks[0]['start']} s, not 0")
     for before, after in pairwise(chunks):
-        if float(after["start"]) < float(before["end"]):
+        if abs(float(after["start"]) - float(before["end"])) > _JOIN:
             raise PermanentStageError(
-                f"chunks [{before['start']}, {before['end']}) and [{after['start']}, {after['end']}) overlap"
+                f"chunk spans are not contiguous: {before['start']}-{before['end']} s"
+                f" then {after['start']}-{after['end']} s"
             )
     return chunks
 

@@ -397,6 +397,12 @@ def diarize_waveform(
     )
 
 
+def _rewound(source: Source) -> Source:
+    if not isinstance(source, Path):
+        source.seek(0)  # FFmpeg probes from the current offset: a handle read before would fail
+    return source
+
+
 def diarize(
     source: Source,
     *,
@@ -421,7 +427,7 @@ def diarize(
         PermanentStageError: inconsistent speaker counts.
     """
     return diarize_waveform(
-        decode(source, mono=True),
+        decode(_rewound(source), mono=True),
         num_speakers=num_speakers,
         min_speakers=min_speakers,
         max_speakers=max_speakers,
@@ -449,7 +455,8 @@ def diarize_chunk(
     recording's counts was measured worse (docs/DIARIZATION.md, "Chunks").
 
     Args:
-        source: the recording (a path, or a seekable binary file such as an S3 range reader).
+        source: the recording (a path, or a seekable binary file such as an S3 range reader, read
+            from its start).
         start: the chunk's own span, start (s).
         end: the chunk's own span, end (s).
         duration: the recording's duration (s).
@@ -466,7 +473,7 @@ def diarize_chunk(
     """
     _check_counts(num_speakers, min_speakers, max_speakers)
     read = read_span(start, end, duration)
-    audio = decode(source, mono=True, start=read[0], end=read[1])
+    audio = decode(_rewound(source), mono=True, start=read[0], end=read[1])
     turns: list[Turn] = []
     exclusive: list[Turn] = []
     embeddings: dict[str, npt.NDArray[np.float64] | None] = {}

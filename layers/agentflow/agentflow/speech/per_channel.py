@@ -103,7 +103,8 @@ def diarize_channels(
     ``[start, end)``, in seconds of the recording; :func:`merge_channels` joins the chunks.
 
     Args:
-        source: a multichannel audio file (a path, or a seekable binary file such as an S3 range reader).
+        source: a multichannel audio file (a path, or a seekable binary file such as an S3 range
+            reader, read from its start).
         labels: ``labels[i]`` names the speaker of channel ``i``.
         start: the chunk's start (s).
         end: the chunk's end (s); None: the end of the recording.
@@ -122,6 +123,8 @@ def diarize_channels(
     read_end = None if end is None else end + CHANNEL_CONTEXT
     if duration is not None and read_end is not None:
         read_end = min(read_end, duration)
+    if not isinstance(source, Path):
+        source.seek(0)  # FFmpeg probes from the current offset: a handle read before would fail
     audio = decode(source, mono=False, start=read_start, end=read_end)
     if audio.shape[0] != len(labels) or len(set(labels)) != len(labels):
         name = source.name if isinstance(source, Path) else "the recording"
