@@ -523,3 +523,29 @@ def test_a_chunks_memory_is_set_by_its_span_not_by_the_recordings_length(
     for rss in (rss_60, rss_60_file):
         assert rss <= rss_10 + (3600 - 600) * SAMPLE_RATE * 4 / 2
     assert heap_10 <= 8 * span_bytes  # a few copies of the span (blocks, window, VAD, speech), not more
+
+
+def test_a_chunk_does_not_decode_speech_beyond_where_a_seam_can_fall(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN dev00 (30 s of unbroken meeting speech: one VAD region) and a chunk 10.15-20.35 s whose
+    # read edges (5.15 s, 25.35 s) fall inside words; decoding up to the edge made whisper loop
+    # through all six temperatures on the truncated last segment (7 failed decodes, 21-32 s)
+    stub = _StubWhisper()
+    monkeypatch.setattr(whisper, "get_model", lambda name=None: stub)
+    path, duration = data_dir / "dev00.wav", 30.0000625
+    start, end = 10.15, 20.35
+
+    transcript = transcribe_module.transcribe(path, start=start, end=end, duration=duration)
+
+    # THEN whisper hears at most the seam zones' reach (OVERLAP / 2 each side) and a pause's slack
+    # past them, not the whole read span, and the span still records what was read
+    reach = (end - start + transcribe_module.OVERLAP + 2.0) * SAMPLE_RATE
+    assert len(stub.samples) == 1 and stub.samples[0] <= reach, stub.samples
+    assert transcript.span == Span(
+        start, end, start - transcribe_module.OVERLAP, end + transcribe_module.OVERLAP
+    )
+
+    # THEN without a chunk (the whole recording) every second of speech is heard, as before
+    transcribe_module.transcribe(path, duration=duration)
+    assert stub.samples[1] >= 28.0 * SAMPLE_RATE, stub.samples

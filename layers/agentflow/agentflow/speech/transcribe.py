@@ -67,6 +67,9 @@ OVERLAP: Final = 5.0
 _SAME_WORD_SECONDS: Final = 0.5
 # A pause this long (seconds, each side of the seam) is clear of both sides' timing differences.
 _CLEAR_SECONDS: Final = 0.5
+# A chunk cuts speech running past its seam zone at a pause at least this long (ms): VAD's own
+# 2 s minimum silence finds none inside a turn, and a shorter one can fall between two words.
+_TRIM_SILENCE_MS: Final = 300
 # faster-whisper's defaults, spelled out: they decide what counts as speech.
 VAD_OPTIONS: Final[Mapping[str, Any]] = MappingProxyType(
     {"threshold": 0.5, "min_speech_duration_ms": 0, "min_silence_duration_ms": 2000, "speech_pad_ms": 400}
@@ -329,12 +332,17 @@ class _Decoder:
     model: Any
     language: str | None
     hotwords: str | None = None
+    # A chunk's seam zones in samples from the channel's start: no seam can fall before ``lo`` or
+    # after ``hi``, so speech wholly outside them is not decoded (see :func:`_seam_speech`).
+    lo: float = float("-inf")
+    hi: float = float("inf")
     language_probability: float = 0.0
     segments: list[tuple[float, int, float, str]] = field(default_factory=list)  # start, channel, end, text
     words: list[Word] = field(default_factory=list)
     windows: int = 0
 
     def run(self, window: _Window, channel: int) -> None:
+        window.speech = _seam_speech(window, self.lo, self.hi)
         if not window.speech:
             return
         self.windows += 1
@@ -373,6 +381,42 @@ class _Decoder:
                     )
                 )
             self.segments.append((place(segment.start), channel, place(segment.end), text))
+
+
+def _seam_speech(window: _Window, lo: float, hi: float) -> list[dict[str, int]]:
+    """A chunk's speech that a seam can need: none wholly before ``lo`` or after ``hi`` (samples).
+
+    :func:`merge_transcripts` places each seam at most ``OVERLAP / 2`` from its cut, so a chunk's
+    words before ``start - OVERLAP / 2`` or after ``end + OVERLAP / 2`` are never kept. Decoding them
+    is not only wasted: the read edge usually falls inside a word, and on the truncated last 30 s
+    whisper can loop and run all six temperature fallbacks (dev00, chunk 10.15-20.35 s: 7 failed
+    decodes, 21-32 s for 20 s of audio). A region crossing ``hi`` ends at its first pause
+    (:data:`_TRIM_SILENCE_MS`) past it, one crossing ``lo`` starts at its last pause before it; a
+    region without such a pause is kept whole.
+    """
+    if lo == float("-inf") and hi == float("inf"):
+        return window.speech  # unchunked: unchanged
+    options = VadOptions(**{**VAD_OPTIONS, "min_silence_duration_ms": _TRIM_SILENCE_MS})
+    kept: list[dict[str, int]] = []
+    for region in window.speech:
+        begin, finish = window.offset + region["start"], window.offset + region["end"]
+        if begin >= hi or finish <= lo:
+            continue
+        if begin < lo or finish > hi:
+            parts = get_speech_timestamps(
+                window.audio[region["start"] : region["end"]], options, sampling_rate=SAMPLE_RATE
+            )
+            if finish > hi:
+                ends = [begin + p["end"] for p in parts[:-1] if begin + p["end"] >= hi]
+                if ends:
+                    finish = ends[0]
+            if begin < lo:
+                starts = [begin + p["start"] for p in parts[1:] if begin + p["start"] <= lo]
+                if starts:
+                    begin = starts[-1]
+        if begin < finish:
+            kept.append({"start": begin - window.offset, "end": finish - window.offset})
+    return kept
 
 
 def hotwords_of(terms: Iterable[str]) -> str | None:
@@ -430,7 +474,13 @@ def transcribe(
     read_start, read_end = read_span(start, end, duration)
     whisper_model = whisper.get_model(model)
     whisper.vad_path()
-    decoder = _Decoder(whisper_model, language=_language_hint(language, whisper_model), hotwords=hotwords)
+    decoder = _Decoder(
+        whisper_model,
+        language=_language_hint(language, whisper_model),
+        hotwords=hotwords,
+        lo=(start - OVERLAP / 2) * SAMPLE_RATE if start > 0 else float("-inf"),
+        hi=(end + OVERLAP / 2) * SAMPLE_RATE if end is not None else float("inf"),
+    )
     if decoder.language is not None:
         decoder.language_probability = 1.0
     elif not whisper_model.model.is_multilingual:
