@@ -292,3 +292,30 @@ def test_the_dead_letter_of_a_chunk_job_names_the_chunk(tmp_path: Path) -> None:
     assert letter.stage == "transcribe" and letter.chunk == 2
     assert letter.where == "chunk 3 of 12 (1200-1800 s)"
     assert job.job_id == "rec_1:transcribe:2"
+
+
+def test_real_models_on_a_chunked_recording_read_by_ranged_gets(data_dir: Path) -> None:
+    # GIVEN the real stages and chunks of 16 s: dev00 (30 s, two people) is two chunks
+    with LocalStack(environment={"CHUNK_SECONDS": "16"}) as stack:
+        api = integrator_for(stack)
+        sid = api.create_session(host={"name": "Dana"}, client={"name": "Eli"})["session_id"]
+        rid = api.upload(sid, data_dir / "dev00.wav", filename="dev00.wav", content_type="audio/wav")
+        final = api.wait(rid, timeout=900)
+        # THEN both stages ran two chunk jobs, merged, and the summary was signed
+        assert final["status"] == "COMPLETED", final
+        for stage in ("transcribe", "diarize"):
+            assert final["stages"][stage]["chunks"] == {"total": 2, "done": 2}
+        transcript = _artifact(stack, rid, "transcript.json")
+        diarization = _artifact(stack, rid, "diarization.json")
+        cut = float(recs.recording_chunks(_item(stack, _tenant_of(stack, rid), rid))[0].end)
+        # one transcript with words on both sides of the cut, in order, none after the end
+        starts = [w["start"] for w in transcript["words"]]
+        assert starts == sorted(starts) and len(starts) > 40
+        assert min(starts) < cut < max(starts) <= 30.0
+        # one diarization, clustered once: two people, turns on both sides of the cut
+        assert diarization["speakers"] == ["SPEAKER_00", "SPEAKER_01"]
+        assert {t["speaker"] for t in diarization["turns"] if t["start"] > cut} <= set(
+            diarization["speakers"]
+        )
+        signed = api.expect(200, "GET", f"/v1/sessions/{sid}/summary")
+        assert len(signed["summary"]["transcript"]) >= 2

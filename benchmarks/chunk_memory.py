@@ -1,0 +1,102 @@
+"""One chunk job's peak memory and time as the recording grows (issue 19): 10 min, 1 h, 2 h.
+
+For each length, a two-party conversation (``long_audio``) is uploaded to the local S3 and planned
+as ingest plans it (``CHUNK_SECONDS``); then the LAST chunk's transcribe job and diarize job each
+run, alone, in a fresh process: the stages' own ``compute`` with the real models, reading the upload
+through ranged GETs as the Lambda does. The process's peak RSS (``ru_maxrss``) and the wall time are
+reported; a chunk job that held the whole recording would grow by ~115 MB (float32) per hour.
+The merges (the fan-in) are timed over the chunk artifacts' shapes separately, in
+``benchmarks/e2e.py``.
+
+Usage: ``python benchmarks/chunk_memory.py [--minutes 10 60 120] [--chunk-seconds 600]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from agentflow.aws.clients import client
+from agentflow.local.stack import LocalStack
+from agentflow.speech.plan import plan_chunks
+from agentflow.speech.scan import scan
+from long_audio import conversation
+
+CHILD = """
+import json, resource, sys, time
+from agentflow.aws.clients import client
+from agentflow.aws.ranged import S3RangeReader
+from agentflow.schemas.messages import ChunkSpan
+from agentflow.stages import diarize, transcribe
+
+stage, bucket, key, chunk, duration = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4]), float(sys.argv[5])
+module = {"transcribe": transcribe, "diarize": diarize}[stage]
+s3 = client("s3")
+size = s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
+session = {"host": {"name": "Dana"}, "client": {"name": "Eli"}}
+recording = {"duration_seconds": duration, "per_channel": False}
+# Models load first, so the figure below is the chunk's own work on top of them.
+module.compute(S3RangeReader(s3, bucket=bucket, key=key, size=size), recording, session, ChunkSpan(index=0, start=0.0, end=1.0))
+loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+began = time.perf_counter()
+artifact = module.compute(S3RangeReader(s3, bucket=bucket, key=key, size=size), recording, session, ChunkSpan(**chunk))
+seconds = time.perf_counter() - began
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": seconds, "peak_mb": peak / 1024, "models_mb": loaded / 1024, "size": size}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, nargs="*", default=[10.0, 60.0, 120.0])
+    parser.add_argument("--chunk-seconds", type=float, default=600.0)
+    args = parser.parse_args()
+    print(f"{datetime.now():%Y-%m-%d %H:%M}, load {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
+    print(
+        f"{'audio':>8} {'upload MB':>9} {'chunks':>6} {'stage':>10} {'chunk s':>8} {'wall s':>7} {'peak MB':>8} {'models MB':>9}"
+    )
+    with tempfile.TemporaryDirectory() as tmp, LocalStack(pollers=False) as stack:
+        bucket = stack.ref("RecordingsBucket")
+        env = {**os.environ, **stack.worker_environment()}
+        for minutes in args.minutes:
+            path, _turns = conversation(minutes, Path(tmp) / f"talk-{minutes:g}.wav")
+            key = f"bench/talk-{minutes:g}.wav"
+            client("s3").upload_file(str(path), bucket, key)
+            scanned = scan(path, max_duration=4 * 3600)
+            chunks = plan_chunks(scanned.info.duration, scanned.loudness, max_seconds=args.chunk_seconds)
+            last = chunks[-1]
+            for stage in ("transcribe", "diarize"):
+                out = subprocess.run(
+                    [
+                        sys.executable,
+                        "-c",
+                        CHILD,
+                        stage,
+                        bucket,
+                        key,
+                        last.model_dump_json(),
+                        str(scanned.info.duration),
+                    ],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                result = json.loads(out.stdout.strip().splitlines()[-1])
+                print(
+                    f"{minutes:>6g} m {path.stat().st_size / 2**20:>9.0f} {len(chunks):>6} {stage:>10}"
+                    f" {last.end - last.start:>8.0f} {result['seconds']:>7.1f} {result['peak_mb']:>8.0f}"
+                    f" {result['models_mb']:>9.0f}",
+                    flush=True,
+                )
+            path.unlink()
+
+
+if __name__ == "__main__":
+    main()
