@@ -371,17 +371,14 @@ def record_stage_done(
 ) -> dict[str, Any]:
     """Every chunk of ``stage`` is done and merged: DONE with ``fields`` (timings, the artifact)."""
     names = {"#s": stage, "#st": "status", **{f"#f{i}": k for i, k in enumerate(fields)}}
-    values = {
-        ":done": "DONE",
-        ":now": now_iso(),
-        **{f":f{i}": v for i, v in enumerate(_numbers(fields).values())},
-    }
-    sets = ", ".join(f"stages.#s.#f{i} = :f{i}" for i in range(len(fields)))
+    values = {":done": "DONE", ":now": now_iso()}
+    sets = ["stages.#s.#st = :done", "updated_at = :now"]
+    for i, value in enumerate(_numbers(fields).values()):
+        values[f":f{i}"] = value
+        sets.append(f"stages.#s.#f{i} = :f{i}")
     result: dict[str, Any] = table.update_item(
         Key=_key(recording),
-        UpdateExpression=f"SET stages.#s.#st = :done, {sets}, updated_at = :now"
-        if fields
-        else "SET stages.#s.#st = :done, updated_at = :now",
+        UpdateExpression="SET " + ", ".join(sets),
         ExpressionAttributeNames=names,
         ExpressionAttributeValues=values,
         ReturnValues="ALL_NEW",
