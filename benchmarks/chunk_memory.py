@@ -3,7 +3,8 @@
 For each length, a two-party conversation (``long_audio``) is uploaded to the local S3 and planned
 as ingest plans it (``CHUNK_SECONDS``); then the LAST chunk's transcribe job and diarize job each
 run, alone, in a fresh process: the stages' own ``compute`` with the real models, reading the upload
-through ranged GETs as the Lambda does. The process's peak RSS (``ru_maxrss``) and the wall time are
+through ranged GETs as the Lambda does. The process's own peak RSS (``VmHWM``: ``ru_maxrss`` survives
+fork + exec, so it would count this parent, which holds the local S3's objects) and the wall time are
 reported; a chunk job that held the whole recording would grow by ~115 MB (float32) per hour.
 The merges (the fan-in) are timed over the chunk artifacts' shapes separately, in
 ``benchmarks/e2e.py``.
@@ -29,11 +30,16 @@ from agentflow.speech.scan import scan
 from long_audio import conversation
 
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
+from pathlib import Path
 from agentflow.aws.clients import client
 from agentflow.aws.ranged import S3RangeReader
 from agentflow.schemas.messages import ChunkSpan
 from agentflow.stages import diarize, transcribe
+
+def hwm():  # this process's own peak (VmHWM); ru_maxrss would include the parent's at fork
+    line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024
 
 stage, bucket, key, chunk, duration = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4]), float(sys.argv[5])
 module = {"transcribe": transcribe, "diarize": diarize}[stage]
@@ -43,12 +49,12 @@ session = {"host": {"name": "Dana"}, "client": {"name": "Eli"}}
 recording = {"duration_seconds": duration, "per_channel": False}
 # Models load first, so the figure below is the chunk's own work on top of them.
 module.compute(S3RangeReader(s3, bucket=bucket, key=key, size=size), recording, session, ChunkSpan(index=0, start=0.0, end=1.0))
-loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+loaded = hwm()
 began = time.perf_counter()
 artifact = module.compute(S3RangeReader(s3, bucket=bucket, key=key, size=size), recording, session, ChunkSpan(**chunk))
 seconds = time.perf_counter() - began
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"seconds": seconds, "peak_mb": peak / 1024, "models_mb": loaded / 1024, "size": size}))
+peak = hwm()
+print(json.dumps({"seconds": seconds, "peak_mb": peak / 2**20, "models_mb": loaded / 2**20, "size": size}))
 """
 
 
