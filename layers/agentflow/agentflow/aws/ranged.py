@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,19 @@ class S3RangeReader(io.RawIOBase):
         self._block_start, self._block = 0, b""
         self.gets = 0  # ranged GETs made (for tests and logs)
         self.largest_get = 0  # bytes of the largest one
+
+    @classmethod
+    def of_head(cls, s3: Any, *, bucket: str, key: str, head: Mapping[str, Any]) -> S3RangeReader:
+        """A reader of the very version that ``HeadObject`` (``head``) described: its length, pinned
+        by its version id, or by its ETag when the bucket keeps no versions."""
+        return cls(
+            s3,
+            bucket=bucket,
+            key=key,
+            size=int(head["ContentLength"]),
+            version_id=head.get("VersionId"),
+            etag=head.get("ETag"),
+        )
 
     def readable(self) -> bool:
         """Always: it is a reader."""

@@ -103,14 +103,7 @@ def _upload(bucket: str, key: str) -> Iterator[Source]:
     context), and nothing is written to ``/tmp`` however large the upload."""
     s3 = client("s3")
     head = s3.head_object(Bucket=bucket, Key=key)
-    reader = S3RangeReader(
-        s3,
-        bucket=bucket,
-        key=key,
-        size=int(head["ContentLength"]),
-        version_id=head.get("VersionId"),
-        etag=head.get("ETag"),
-    )
+    reader = S3RangeReader.of_head(s3, bucket=bucket, key=key, head=head)
     try:
         yield reader
     finally:

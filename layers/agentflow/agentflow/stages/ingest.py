@@ -102,14 +102,7 @@ def ingest_object(bucket: str, key: str) -> None:
     built_from_tracks = recording.get("source") == "tracks"
     try:
         check_object(int(head["ContentLength"]), head.get("ContentType", ""), int(recording["max_bytes"]))
-        reader = S3RangeReader(
-            s3,
-            bucket=bucket,
-            key=key,
-            size=int(head["ContentLength"]),
-            version_id=head.get("VersionId"),
-            etag=head.get("ETag"),
-        )
+        reader = S3RangeReader.of_head(s3, bucket=bucket, key=key, head=head)
         scanned = check_audio(
             reader, max_duration=settings.max_duration_seconds, channel_test=not built_from_tracks
         )
