@@ -36,7 +36,7 @@ from agentflow.speech.audio import SAMPLE_RATE, decode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the test helpers speak the API as the widget does
 from tests.api.support import token_of  # noqa: E402
-from tests.tracks.support import Browser, chunks_of, opus_stream  # noqa: E402
+from tests.services.tracks.support import Browser, chunks_of, opus_stream  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 MINUTE = 60 * SAMPLE_RATE

@@ -88,7 +88,7 @@ def speaking(playwright: Playwright, data_dir: Path, tmp_path: Path) -> Iterator
 
 
 def said(transcript: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """Each speaker's words, normalised (tests/tracks/test_pipeline.py's comparison)."""
+    """Each speaker's words, normalised (tests/pipeline/test_tracks_end_to_end.py's comparison)."""
     words: dict[str, list[str]] = {}
     for utterance in transcript:
         words.setdefault(utterance["speaker"], []).extend(normalize_words(utterance["text"]))

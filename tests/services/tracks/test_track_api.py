@@ -11,8 +11,8 @@ from agentflow.aws.clients import client
 from agentflow.local.stack import LOCAL_CREDENTIALS, LocalStack
 
 from tests.pipeline.support import events_of
-from tests.tracks.conftest import Call, new_call
-from tests.tracks.support import sigv4_query_signature
+from tests.services.tracks.conftest import Call, new_call
+from tests.services.tracks.support import sigv4_query_signature
 
 AUDIO = "audio/webm;codecs=opus"
 

@@ -13,7 +13,7 @@ from agentflow.local.stack import LocalStack
 from agentflow.services.tenants import create_tenant_service
 
 from tests.api.support import token_of
-from tests.tracks.support import Browser
+from tests.services.tracks.support import Browser
 
 
 @dataclass

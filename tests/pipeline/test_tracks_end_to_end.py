@@ -24,9 +24,9 @@ from agentflow.workflows import validate_summary
 from benchmarks.evaluation import normalize_words
 from tests.pipeline.support import events_of
 from tests.reliability.support import wait_for
+from tests.services.tracks.conftest import Call, new_call
+from tests.services.tracks.support import track_chunks
 from tests.speech.test_transcribe import LEFT, RIGHT
-from tests.tracks.conftest import Call, new_call
-from tests.tracks.support import track_chunks
 
 pytestmark = pytest.mark.slow
 

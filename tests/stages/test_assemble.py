@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,25 @@ from agentflow.services.tracks import tracks_recording_id
 from agentflow.speech.audio import SAMPLE_RATE, decode
 from agentflow.stages.assemble import assemble_session
 
-from tests.tracks.conftest import Call
-from tests.tracks.support import track_chunks
+from tests.services.tracks.conftest import Call, new_call
+from tests.services.tracks.support import track_chunks
 
 CLIENT_DELAY = 0.7  # seconds: the client's recorder starts this much after the host's
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    """The API over moto, no pollers: these tests run the assembler themselves.
+
+    A track that never completes is waited for 2 s after the session ends (600 s in production).
+    """
+    with LocalStack(pollers=False, environment={"TRACK_GRACE_SECONDS": "2"}) as running:
+        yield running
+
+
+@pytest.fixture
+def call(stack: LocalStack) -> Call:
+    return new_call(stack)
 
 
 def _lag_seconds(built: npt.NDArray[np.float32], source: npt.NDArray[np.float32]) -> float:
