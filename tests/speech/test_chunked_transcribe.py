@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import sys
 import time
 import tracemalloc
 import wave
@@ -26,6 +28,7 @@ from agentflow.speech import transcribe as transcribe_module
 from agentflow.speech import whisper
 from agentflow.speech.audio import SAMPLE_RATE, decode
 from agentflow.speech.diarization import Turn
+from agentflow.speech.seams import merge_transcripts
 from agentflow.speech.transcribe import (
     ChunkTranscriptDict,
     Segment,
@@ -34,7 +37,6 @@ from agentflow.speech.transcribe import (
     Transcript,
     Word,
     WordDict,
-    merge_transcripts,
     read_span,
 )
 
@@ -246,6 +248,17 @@ def test_merging_is_pure_order_free_and_a_redelivered_chunk_counts_once() -> Non
         merge_transcripts([parts[0], parts[2]])
     with pytest.raises(PermanentStageError, match="no chunk"):
         merge_transcripts([])
+
+
+def test_the_merge_loads_neither_whisper_nor_the_audio_decoder() -> None:
+    # GIVEN a fresh interpreter WHEN the fan-in imports the merge THEN no model code comes with it
+    code = (
+        "import sys\n"
+        "from agentflow.speech.seams import merge_transcripts\n"
+        "heavy = {'av', 'numpy', 'faster_whisper', 'ctranslate2'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 def test_one_chunk_of_the_whole_recording_merges_to_its_own_transcript() -> None:

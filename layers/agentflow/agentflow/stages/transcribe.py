@@ -37,7 +37,7 @@ def compute(
 
 def merge(parts: list[dict[str, Any]], recording: dict[str, Any], session: dict[str, Any]) -> dict[str, Any]:
     """One transcript from the chunks' (each word once, at the seams too)."""
-    from agentflow.speech.transcribe import merge_transcripts
+    from agentflow.speech.seams import merge_transcripts  # pure Python: the fan-in loads no model code
 
     return dict(merge_transcripts(parts))  # type: ignore[arg-type]  # read back from JSON
 
