@@ -15,7 +15,8 @@ from agentflow.services.webhooks import create_webhook_service, delivery_id_for
 from agentflow.settings import get_settings
 from agentflow.stages.deliver import deliver
 from agentflow.webhooks import WebhookVerificationError, verify
-from webhook_support import Receiver, World, final
+
+from tests.services.webhooks.support import Receiver, World, final
 
 
 def delivery_items(world: World, session_id: str) -> list[dict[str, Any]]:

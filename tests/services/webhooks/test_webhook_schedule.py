@@ -10,7 +10,8 @@ from agentflow.schemas.messages import WebhookJob
 from agentflow.services.webhooks import create_webhook_service, delivery_id_for, iso_in
 from agentflow.settings import Settings, get_settings
 from agentflow.stages.deliver import deliver, retry_delay
-from webhook_support import Receiver, World, final
+
+from tests.services.webhooks.support import Receiver, World, final
 
 
 def test_retry_delay_follows_the_schedule_within_the_jitter() -> None:

@@ -16,7 +16,8 @@ from agentflow.errors import ValidationError
 from agentflow.net import UnresolvableHostError, check_webhook_url, is_public, vet_webhook_url
 from agentflow.services.sessions import session_key
 from agentflow.settings import get_settings
-from webhook_support import Receiver, World, final
+
+from tests.services.webhooks.support import Receiver, World, final
 
 REAL_GETADDRINFO = socket.getaddrinfo
 

@@ -10,7 +10,8 @@ import pytest
 from agentflow.aws.clients import table
 from agentflow.local.stack import LocalStack
 from agentflow.services.tenants import create_tenant_service
-from webhook_support import STACK_ENVIRONMENT, Receiver, World, handler_class
+
+from tests.services.webhooks.support import STACK_ENVIRONMENT, Receiver, World, handler_class
 
 
 @pytest.fixture
