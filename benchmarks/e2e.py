@@ -31,6 +31,7 @@ from typing import Any
 
 from agentflow.aws.clients import table
 from agentflow.local.client import ApiClient
+from agentflow.local.runner import RunnerOptions
 from agentflow.local.stack import LocalStack
 from agentflow.services import recordings as recs
 from agentflow.services.tenants import create_tenant_service
@@ -39,8 +40,23 @@ from long_audio import conversation
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 
+def _rss(pid: int | str) -> int:
+    """A process's resident memory in bytes, with its descendants' (the sandboxes of ``--isolation process``)."""
+    total = 0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += _rss(child)
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return total
+
+
 class RssSampler(threading.Thread):
-    """Samples this process's resident memory every 0.1 s."""
+    """Samples the resident memory of this process and its children every 0.1 s."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
@@ -49,9 +65,7 @@ class RssSampler(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.wait(0.1):
-            for line in Path("/proc/self/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    self.samples.append((time.time(), int(line.split()[1]) * 1024))
+            self.samples.append((time.time(), _rss("self")))
 
     def peak(self, start: float, end: float) -> int:
         inside = [rss for t, rss in self.samples if start <= t <= end]
@@ -149,6 +163,15 @@ def main() -> None:
     )
     parser.add_argument("--baseline-max-minutes", type=float, default=10.0)
     parser.add_argument("--skip-short", action="store_true", help="only the long recordings")
+    parser.add_argument(
+        "--isolation",
+        choices=["thread", "process"],
+        default="thread",
+        help="where invocations run (RunnerOptions.isolation); stage memory is this process's only with thread",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="invocations at once per queue (needs --isolation process)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         files = []
@@ -168,7 +191,10 @@ def main() -> None:
         print(
             f"{datetime.now():%Y-%m-%d %H:%M}, load {' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
         )
-        with LocalStack(environment=environment) as stack:
+        with LocalStack(
+            environment=environment,
+            options=RunnerOptions(isolation=args.isolation, concurrency=args.concurrency),
+        ) as stack:
             tenant = create_tenant_service(table(stack.ref("Table"))).create_tenant("bench")
             api = ApiClient(api_url=stack.api_url, api_key=tenant.api_key)
             for label, path in files:

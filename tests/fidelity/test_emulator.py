@@ -11,15 +11,16 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from agentflow.aws.clients import client
-from agentflow.local.provision import ACCOUNT_ID, physical_name
-from agentflow.local.runner import Handler, Poller, RunnerOptions
+from agentflow.local.provision import ACCOUNT_ID, Stack, physical_name
+from agentflow.local.runner import Handler, Poller, RunnerOptions, start_pollers
 from agentflow.local.stack import LocalStack
-from agentflow.local.template import FunctionSpec, load_template
+from agentflow.local.template import EventSource, FunctionSpec, Template, load_template
 
 from tests.reliability.support import wait_for
 
@@ -162,6 +163,53 @@ def test_a_batching_window_gathers_more_than_one_receive(stack: LocalStack) -> N
         _stop(poller, stop)
     # THEN they arrive in one invocation (a single receive gives at most 10)
     assert batches == [15]
+
+
+def test_an_event_source_runs_its_concurrency_in_sandboxes_of_their_own(
+    stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a function that takes 1 s per record, polled with concurrency 3 (Lambda runs five
+    # batches at once from the start), and three messages waiting
+    assert stack.stack is not None
+    monkeypatch.setenv("FIDELITY_STATE_DIR", str(tmp_path))
+    url, arn = _queue(stack, "OverlapQueue", visibility=30)
+    fn = replace(_spec("overlap", timeout=20), sources=[EventSource("OverlapQueue", 1, True)])
+    template = Template(
+        resources={}, parameters={}, global_environment={}, queues={}, functions={"overlap": fn}
+    )
+    local = Stack(
+        name=stack.stack.name,
+        region=stack.region,
+        parameters={},
+        refs={"OverlapQueue": url},
+        attrs={("OverlapQueue", "Arn"): arn},
+    )
+    client("sqs").send_message_batch(
+        QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": "{}"} for i in range(3)]
+    )
+    stop = threading.Event()
+    options = RunnerOptions(isolation="process", concurrency=3)
+    pollers = start_pollers(template, local, options=options, stop=stop)
+    try:
+        runs = tmp_path / "runs"
+        wait_for(lambda: runs.exists() and len(runs.read_text().splitlines()) >= 3, timeout=60, what="3 runs")
+    finally:
+        stop.set()
+        for poller in pollers:
+            poller.join(timeout=15)
+    # WHEN they ran THEN three pollers ran them at once, each in a process of its own
+    assert len(pollers) == 3
+    spans = [line.split() for line in runs.read_text().splitlines()]
+    assert max(float(start) for start, _, _ in spans) < min(float(end) for _, end, _ in spans)
+    assert len({pid for _, _, pid in spans}) == 3
+
+
+def test_concurrency_above_one_needs_process_isolation() -> None:
+    # threads of one process share its models (whisper, pyannote): two invocations must not
+    with pytest.raises(ValueError, match="process isolation"):
+        RunnerOptions(concurrency=2)
+    with pytest.raises(ValueError, match="at least 1"):
+        RunnerOptions(isolation="process", concurrency=0)
 
 
 def test_the_template_mappings_are_read_with_lambdas_own_limits(tmp_path: Path) -> None:

@@ -130,6 +130,19 @@ class RunnerOptions:
     # in a sandbox process of its own, as a Lambda execution environment, killed on Timeout or on
     # passing MemorySize (its peak RSS, VmHWM, polled every 20 ms), then started afresh.
     isolation: Literal["thread", "process"] = "thread"
+    # Invocations at once per event source: Lambda's SQS event source runs up to five batches at
+    # once from the start and scales out from there, each in an execution environment of its own.
+    # Here each is a poller with a sandbox of its own, so more than one needs "process" isolation
+    # (threads of one process share its models). 1 keeps a function to one invocation at a time.
+    concurrency: int = 1
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if self.concurrency > 1 and self.isolation != "process":
+            raise ValueError(
+                "concurrency above 1 needs process isolation: threads share one process's models"
+            )
 
 
 class InvocationTimeout(BaseException):
@@ -500,29 +513,32 @@ def start_pollers(
     functions: set[str] | None = None,
     handlers: dict[str, Handler] | None = None,
 ) -> list[Poller]:
-    """Start one poller per SQS event source of each function (or of the named ``functions``).
+    """Start ``options.concurrency`` pollers per SQS event source of each function (or of ``functions``).
 
-    ``handlers`` replaces a function's handler by name (tests inject failing handlers this way).
+    ``handlers`` replaces a function's handler by name (tests inject failing handlers this way); an
+    injected handler runs in this process, so its function gets one poller per source.
     """
     pollers: list[Poller] = []
     for fn in template.functions.values():
         if not fn.sources or (functions is not None and fn.name not in functions):
             continue
+        handler = (handlers or {}).get(fn.name)
         for source in fn.sources:
-            poller = Poller(
-                fn,
-                (handlers or {}).get(fn.name),
-                queue_url=stack.refs[source.queue],
-                queue_arn=stack.attrs[(source.queue, "Arn")],
-                batch_size=source.batch_size,
-                batching_window=source.max_batching_window,
-                region=stack.region,
-                options=options,
-                stop=stop,
-                source=source.queue,
-            )
-            poller.start()
-            pollers.append(poller)
+            for _ in range(1 if handler is not None else options.concurrency):
+                poller = Poller(
+                    fn,
+                    handler,
+                    queue_url=stack.refs[source.queue],
+                    queue_arn=stack.attrs[(source.queue, "Arn")],
+                    batch_size=source.batch_size,
+                    batching_window=source.max_batching_window,
+                    region=stack.region,
+                    options=options,
+                    stop=stop,
+                    source=source.queue,
+                )
+                poller.start()
+                pollers.append(poller)
     return pollers
 
 
@@ -568,6 +584,7 @@ def run_worker(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--isolation", choices=["thread", "process"], default="thread", help="see RunnerOptions.isolation"
     )
+    parser.add_argument("--concurrency", type=int, default=1, help="see RunnerOptions.concurrency")
     args = parser.parse_args(argv)
     if args.sandbox:
         return _sandbox_main(args.sandbox)
@@ -578,6 +595,7 @@ def run_worker(argv: Sequence[str] | None = None) -> int:
         duplicate_delivery=args.duplicate_delivery,
         visibility_seconds=args.visibility_seconds,
         isolation=args.isolation,
+        concurrency=args.concurrency,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
