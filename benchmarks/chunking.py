@@ -13,7 +13,8 @@ WER of the chunked transcript against the unchunked one; words doubled near a cu
 twice within 1 s, within 3 s of a cut) in the chunked transcript against the unchunked one's count
 in the same places (whisper repeats words too); chunks; upload → summary seconds.
 
-Usage: ``python benchmarks/chunking.py [--minutes 12] [--chunk-seconds 240 600]`` (needs espeak-ng
+The functions run in sandbox processes, ``--concurrency`` (2) invocations at once per stage, as
+Lambda runs them side by side. Usage: ``python benchmarks/chunking.py [--minutes 12] [--chunk-seconds 240 600]`` (needs espeak-ng
 and sox, which ``make setup`` installs).
 """
 
@@ -31,6 +32,7 @@ from typing import Any
 
 from agentflow.aws.clients import client, table
 from agentflow.local.client import ApiClient
+from agentflow.local.runner import RunnerOptions
 from agentflow.local.stack import LocalStack
 from agentflow.services.tenants import create_tenant_service
 from agentflow.speech.diarization import Turn
@@ -111,6 +113,12 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=12.0)
     parser.add_argument("--chunk-seconds", type=float, nargs="*", default=[240.0, 600.0])
     parser.add_argument("--only", choices=["meeting", "ami"], default=None)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=2,
+        help="chunk invocations at once per stage, each in a sandbox process (RunnerOptions)",
+    )
     args = parser.parse_args()
     if not tools_available():
         raise SystemExit("espeak-ng and sox are needed (make setup installs them)")
@@ -128,7 +136,8 @@ def main() -> None:
         for name, (path, truth, words) in recordings.items():
             results: dict[float, dict[str, Any]] = {}
             for chunk_seconds in [4 * 3600.0, *args.chunk_seconds]:
-                with LocalStack(environment={"CHUNK_SECONDS": str(chunk_seconds)}) as stack:
+                options = RunnerOptions(isolation="process", concurrency=args.concurrency)
+                with LocalStack(environment={"CHUNK_SECONDS": str(chunk_seconds)}, options=options) as stack:
                     tenant = create_tenant_service(table(stack.ref("Table"))).create_tenant("bench")
                     api = ApiClient(api_url=stack.api_url, api_key=tenant.api_key)
                     result = run(api, stack, path)
