@@ -200,8 +200,9 @@ def test_an_event_source_runs_its_concurrency_in_sandboxes_of_their_own(
     # WHEN they ran THEN three pollers ran them at once, each in a process of its own
     assert len(pollers) == 3
     spans = [line.split() for line in runs.read_text().splitlines()]
-    assert max(float(start) for start, _, _ in spans) < min(float(end) for _, end, _ in spans)
-    assert len({pid for _, _, pid in spans}) == 3
+    assert max(float(start) for start, *_ in spans) < min(float(end) for _, end, *_ in spans)
+    assert len({pid for _, _, pid, _ in spans}) == 3
+    assert {memory for *_, memory in spans} == {str(fn.memory_size)}  # the context says MemorySize
 
 
 def test_concurrency_above_one_needs_process_isolation() -> None:

@@ -266,7 +266,7 @@ class ProcessSandbox:
             self._start()
         started = time.perf_counter()
         limit_kb = self.fn.memory_size * 1024
-        self._conn.send((event, context.aws_request_id, self.fn.timeout))
+        self._conn.send((event, context.aws_request_id, self.fn.timeout, self.fn.memory_size))
         deadline = time.monotonic() + self.fn.timeout
         peak_kb = 0
         while True:
@@ -333,10 +333,12 @@ def _sandbox_main(handler_path: str) -> int:
     conn.send(("ready", None))
     while True:
         try:
-            event, request_id, timeout = conn.recv()
+            event, request_id, timeout, memory = conn.recv()
         except EOFError:
             return 0
-        context = LambdaContext(function_name=name, timeout_seconds=timeout, aws_request_id=request_id)
+        context = LambdaContext(
+            function_name=name, timeout_seconds=timeout, memory_limit_in_mb=memory, aws_request_id=request_id
+        )
         try:
             conn.send(("ok", handler(event, context)))
         except Exception as exc:  # the poller fails the batch with this, as Lambda reports it
