@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -29,6 +30,25 @@ _HANDLER = (
     f"import sys; sys.path.insert(0, {str(HANDLER.parent)!r}); import handler; "
     "assert callable(handler.lambda_handler)"
 )
+
+
+def lambda_environment() -> dict[str, str]:
+    """This process's environment plus what the Lambda runtime sets that the handler reads at import.
+
+    The Powertools Tracer is on in Lambda (``LAMBDA_TASK_ROOT``) and off outside it, and the X-Ray
+    SDK it imports is built differently in each (outside Lambda it makes two botocore clients for
+    sampling: ≈ 0.35 s CPU that a Lambda cold start does not pay), so the handler is measured as
+    Lambda imports it.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "POWERTOOLS_TRACE_DISABLED"}
+    return env | {
+        "LAMBDA_TASK_ROOT": str(HANDLER.parent),
+        "AWS_LAMBDA_FUNCTION_NAME": "agentflow-api",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+    }
+
+
 _PROBE = """
 import json, sys, time
 started, cpu_started = time.perf_counter(), time.process_time()
@@ -39,21 +59,25 @@ print(json.dumps({{"seconds": elapsed, "cpu": cpu, "roots": roots}}))
 """
 
 
-def sample(code: str) -> tuple[float, float, list[str]]:
-    """Import ``code`` in a fresh interpreter; return (wall s, CPU s, top-level modules loaded)."""
+def sample(code: str, env: dict[str, str] | None = None) -> tuple[float, float, list[str]]:
+    """Import ``code`` in a fresh interpreter; return (wall s, CPU s, top-level modules loaded).
+
+    ``env``, if given, is the interpreter's whole environment (default: this process's).
+    """
     out = subprocess.run(
         [sys.executable, "-c", _PROBE.format(code=code)],
         check=True,
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env=env,
         timeout=120,
     ).stdout
     result = json.loads(out.strip().splitlines()[-1])
     return float(result["seconds"]), float(result["cpu"]), list(result["roots"])
 
 
-def self_time_by_package(code: str, count: int) -> list[tuple[float, str]]:
+def self_time_by_package(code: str, count: int, env: dict[str, str] | None = None) -> list[tuple[float, str]]:
     """Import self time (ms) summed per top-level package, costliest first (``-X importtime``)."""
     err = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code],
@@ -61,6 +85,7 @@ def self_time_by_package(code: str, count: int) -> list[tuple[float, str]]:
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env=env,
         timeout=120,
     ).stderr
     totals: dict[str, float] = {}
@@ -81,12 +106,13 @@ def main() -> int:
     args = parser.parse_args()
 
     sample(_BASELINE)  # warm the OS file cache once, for both
+    lambda_env = lambda_environment()
     wall: dict[str, list[float]] = {"baseline": [], "handler": []}
     cpu: dict[str, list[float]] = {"baseline": [], "handler": []}
     roots: dict[str, set[str]] = {"baseline": set(), "handler": set()}
     for _ in range(args.repeat):
         for name, code in (("baseline", _BASELINE), ("handler", _HANDLER)):
-            seconds, cpu_seconds, loaded = sample(code)
+            seconds, cpu_seconds, loaded = sample(code, lambda_env)
             wall[name].append(seconds)
             cpu[name].append(cpu_seconds)
             roots[name].update(loaded)
@@ -111,7 +137,7 @@ def main() -> int:
     extra = sorted(handler_roots - baseline_roots)
     print(f"  packages beyond the baseline    {', '.join(extra) or '-'}")
     print("  import self time per package, handler (ms, one -X importtime run):")
-    for ms, root in self_time_by_package(_HANDLER, 14):
+    for ms, root in self_time_by_package(_HANDLER, 14, lambda_env):
         print(f"    {ms:8.1f}  {root}{'' if root in baseline_roots else '   (beyond the baseline)'}")
     forbidden = sorted(handler_roots.intersection(COLD_START_FORBIDDEN))
     if forbidden:
