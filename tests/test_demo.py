@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import io
 import json
-import math
 import subprocess
 import sys
 from dataclasses import replace
@@ -16,9 +15,9 @@ import pypdf
 import pytest
 from agentflow.cli import main
 from agentflow.cli.demo import run_demo, stage_line, stage_progress
-from agentflow.schemas.messages import ChunkSpan
 
 from benchmarks.evaluation import normalize_words
+from tests import fixed_analysis as fixed
 
 LEFT = "He began a confused complaint against the wizard, who had vanished behind the curtain on the left."
 RIGHT = "The horizon seems extremely distant."
@@ -146,67 +145,6 @@ def test_demo_refuses_bad_input_before_starting(
     assert not (tmp_path / "out").exists()
 
 
-def _span(recording: dict[str, Any], chunk: ChunkSpan | None) -> tuple[float, float]:
-    return (chunk.start, chunk.end) if chunk else (0.0, float(recording["duration_seconds"]))
-
-
-def _transcript(
-    source: Any, recording: dict[str, Any], session: dict[str, Any], chunk: ChunkSpan | None = None
-) -> dict[str, Any]:
-    """A word at every whole second of the chunk."""
-    start, end = _span(recording, chunk)
-    words: list[dict[str, Any]] = [
-        {"start": float(s), "end": s + 0.4, "word": f"w{s}", "probability": 0.9, "channel": 0}
-        for s in range(max(math.ceil(start), 1), math.ceil(end))
-    ]
-    text = " ".join(w["word"] for w in words)
-    return {
-        "language": "en",
-        "language_probability": 1.0,
-        "duration": float(recording["duration_seconds"]),
-        "channels": 1,
-        "model": "fixed",
-        "segments": [{"id": 0, "start": start, "end": end, "text": text, "channel": 0}],
-        "words": words,
-    }
-
-
-def _diarization(
-    source: Any, recording: dict[str, Any], session: dict[str, Any], chunk: ChunkSpan | None = None
-) -> dict[str, Any]:
-    """Two speakers, one half of the chunk each."""
-    start, end = _span(recording, chunk)
-    turns = [
-        {"start": start, "end": (start + end) / 2, "speaker": "SPEAKER_00"},
-        {"start": (start + end) / 2, "end": end, "speaker": "SPEAKER_01"},
-    ]
-    speakers = ["SPEAKER_00", "SPEAKER_01"]
-    duration = float(recording["duration_seconds"])
-    return {
-        "mode": "pipeline",
-        "duration": duration,
-        "speakers": speakers,
-        "turns": turns,
-        "exclusive": turns,
-    }
-
-
-def _joined(key: str) -> Any:
-    def merge(
-        parts: list[dict[str, Any]], recording: dict[str, Any], session: dict[str, Any]
-    ) -> dict[str, Any]:
-        joined = [item for part in parts for item in part[key]]
-        merged = dict(parts[0], **{key: joined})
-        if key == "turns":
-            merged["exclusive"] = joined
-        else:
-            segments = [seg for part in parts for seg in part["segments"]]
-            merged["segments"] = [dict(seg, id=i) for i, seg in enumerate(segments)]
-        return merged
-
-    return merge
-
-
 def fixed_analysis() -> dict[str, Any]:
     """Transcribe and diarize handlers with the real chunk orchestration around fixed computes."""
     from agentflow.stages.analysis import run_analysis
@@ -215,8 +153,8 @@ def fixed_analysis() -> dict[str, Any]:
     from agentflow.stages.transcribe import TRANSCRIBE
 
     analyses = {
-        "transcribe": replace(TRANSCRIBE, compute=_transcript, merge=_joined("words")),
-        "diarize": replace(DIARIZE, compute=_diarization, merge=_joined("turns")),
+        "transcribe": replace(TRANSCRIBE, compute=fixed.transcript, merge=fixed.merge_transcripts),
+        "diarize": replace(DIARIZE, compute=fixed.diarization, merge=fixed.merge_diarizations),
     }
 
     def cold_start(analysis: Any) -> Any:

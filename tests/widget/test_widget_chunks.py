@@ -27,6 +27,7 @@ from agentflow.stages.diarize import DIARIZE
 from agentflow.stages.transcribe import TRANSCRIBE
 from playwright.sync_api import Page, expect
 
+from tests import fixed_analysis as fixed
 from tests.pipeline.support import integrator_for
 from tests.pipeline.test_ingest import wav_bytes
 
@@ -58,73 +59,16 @@ class Gate:
             self.hold()
 
 
-def _span(recording: dict[str, Any], chunk: ChunkSpan | None) -> tuple[float, float]:
-    return (chunk.start, chunk.end) if chunk else (0.0, float(recording["duration_seconds"]))
-
-
-def _transcript(
+def _gated_transcript(
     gate: Gate,
     source: Any,
     recording: dict[str, Any],
     session: dict[str, Any],
     chunk: ChunkSpan | None = None,
 ) -> dict[str, Any]:
-    """A word at every whole second of the chunk."""
+    """The fixed transcript of a chunk, once the gate lets the chunk through."""
     gate.transcribe_chunk()
-    start, end = _span(recording, chunk)
-    seconds = range(max(math.ceil(start), 1), math.ceil(end))
-    words: list[dict[str, Any]] = [
-        {"start": float(s), "end": s + 0.4, "word": f"w{s}", "probability": 0.9, "channel": 0}
-        for s in seconds
-    ]
-    return {
-        "language": "en",
-        "language_probability": 1.0,
-        "duration": float(recording["duration_seconds"]),
-        "channels": 1,
-        "model": "fixed",
-        "segments": [
-            {"id": 0, "start": start, "end": end, "text": " ".join(w["word"] for w in words), "channel": 0}
-        ],
-        "words": words,
-    }
-
-
-def _merge_transcripts(
-    parts: list[dict[str, Any]], recording: dict[str, Any], session: dict[str, Any]
-) -> dict[str, Any]:
-    segments = [segment for part in parts for segment in part["segments"]]
-    return dict(
-        parts[0],
-        words=[w for part in parts for w in part["words"]],
-        segments=[dict(s, id=i) for i, s in enumerate(segments)],
-    )
-
-
-def _diarization(
-    source: Any, recording: dict[str, Any], session: dict[str, Any], chunk: ChunkSpan | None = None
-) -> dict[str, Any]:
-    """Two speakers, one half of the chunk each."""
-    start, end = _span(recording, chunk)
-    half = (start + end) / 2
-    turns = [
-        {"start": start, "end": half, "speaker": "SPEAKER_00"},
-        {"start": half, "end": end, "speaker": "SPEAKER_01"},
-    ]
-    return {
-        "mode": "pipeline",
-        "duration": float(recording["duration_seconds"]),
-        "speakers": ["SPEAKER_00", "SPEAKER_01"],
-        "turns": turns,
-        "exclusive": turns,
-    }
-
-
-def _merge_diarizations(
-    parts: list[dict[str, Any]], recording: dict[str, Any], session: dict[str, Any]
-) -> dict[str, Any]:
-    turns = [turn for part in parts for turn in part["turns"]]
-    return dict(parts[0], turns=turns, exclusive=turns)
+    return fixed.transcript(source, recording, session, chunk)
 
 
 def _held(handler: Callable[[dict[str, Any], Any], Any], gate: Gate) -> Callable[[dict[str, Any], Any], Any]:
@@ -144,8 +88,10 @@ def _parts_done(recording: dict[str, Any], stage: str) -> int | None:
 
 
 def _handlers(gate: Gate) -> dict[str, Any]:
-    transcribe = replace(TRANSCRIBE, compute=functools.partial(_transcript, gate), merge=_merge_transcripts)
-    diarize = replace(DIARIZE, compute=_diarization, merge=_merge_diarizations)
+    transcribe = replace(
+        TRANSCRIBE, compute=functools.partial(_gated_transcript, gate), merge=fixed.merge_transcripts
+    )
+    diarize = replace(DIARIZE, compute=fixed.diarization, merge=fixed.merge_diarizations)
 
     def handler(analysis: Analysis) -> Any:
         return sqs_handler(analysis.stage, functools.partial(run_analysis, analysis=analysis))
