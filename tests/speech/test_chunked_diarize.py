@@ -474,8 +474,10 @@ def test_chunked_diarization_is_as_good_as_the_whole_run(
     whole_der = diarization_error_rate(reference, whole.turns, duration=duration)
     chunked_der = diarization_error_rate(reference, merged.turns, duration=duration)
     print(f"DER whole {whole_der:.3f}, chunked {chunked_der:.3f}")
-    # THEN the chunked run is as right as the whole one, with the same two people
+    # THEN the chunked run is as right as the whole one, with the same two people; measured
+    # 2026-12-02 with the resegmentation: chunked 16.6 % (22.5 % without), whole 41.6 % (40.2 %)
     assert chunked_der <= whole_der + 0.02, (chunked_der, whole_der)
+    assert chunked_der <= 0.20, chunked_der
     assert len(merged.speakers) == 2 and merged.speakers == ["SPEAKER_00", "SPEAKER_01"]
     assert merged.duration == pytest.approx(duration, abs=1e-3)
     # AND the one-speaker chunk's speech is under the label MEE009 has everywhere else

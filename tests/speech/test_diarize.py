@@ -18,11 +18,12 @@ from agentflow.speech.weights import WeightsError, expected_sha256, sha256_file
 
 from benchmarks.evaluation import diarization_error_rate, read_rttm
 
-# Bounds reached with the tuned pipeline (docs/DIARIZATION.md): measured sample 6.9 %, dev00 16.7 %,
-# dev01 31.6 %, 16.9 % over the three; each bound leaves a few points for run-to-run numeric noise.
-# dev01's floor is the segmentation model's own missed/false speech (about 19 % of it).
-DER_BOUNDS = {"sample": 0.10, "dev00": 0.21, "dev01": 0.36}
-OVERALL_BOUND = 0.20
+# Bounds reached with the tuned pipeline and the resegmentation (docs/DIARIZATION.md): measured
+# 2026-12-02 sample 7.1 %, dev00 12.2 %, dev01 24.8 % (6.9 / 16.7 / 31.6 % before the
+# resegmentation), 13.5 % over the three; each bound leaves a few points for run-to-run numeric noise.
+# dev01's floor is the segmentation model's own missed/false speech and overlap (about 20 % of it).
+DER_BOUNDS = {"sample": 0.10, "dev00": 0.16, "dev01": 0.29}
+OVERALL_BOUND = 0.17
 
 
 @pytest.fixture(scope="module")
