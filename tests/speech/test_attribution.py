@@ -56,7 +56,8 @@ def test_utterances_group_consecutive_words_and_name_speakers_in_order() -> None
     assert [u.to_dict() for u in utterances] == [
         {"id": "u1", "speaker": "Speaker 1", "start": 0.0, "end": 2.0, "text": "Hello there. Um,"},
         {"id": "u2", "speaker": "Speaker 2", "start": 2.5, "end": 4.5, "text": "Hi, how"},
-        {"id": "u3", "speaker": "Speaker 1", "start": 4.0, "end": 6.05, "text": "Good, and you?"},
+        # "you?" spans the change at 6.0: it is cut to its speaker's turn
+        {"id": "u3", "speaker": "Speaker 1", "start": 4.0, "end": 6.0, "text": "Good, and you?"},
         {"id": "u4", "speaker": "Speaker 2", "start": 6.0, "end": 8.0, "text": "fine."},
     ]
     # Speaker numbers follow first appearance, not the raw label's number.
@@ -123,3 +124,17 @@ def test_words_without_leading_space_and_empty_inputs() -> None:
     assert attribute([], TURNS) == []
     # no turns at all: every word to one unnamed speaker
     assert [u.speaker for u in attribute(words, [])] == ["Speaker 1"]
+
+
+def test_a_word_straddling_a_change_of_speaker_stays_within_its_speakers_turn() -> None:
+    # GIVEN a change of speaker at 6.0 and a word over it, most of it after the change
+    turns = [turn(4.0, 6.0, "SPEAKER_01"), turn(6.0, 8.0, "SPEAKER_00")]
+    words = [word(4.2, 5.8, "before"), word(5.7, 6.4, "across"), word(6.5, 7.5, "after")]
+    # WHEN the words are attributed
+    utterances = attribute(words, turns)
+    # THEN the straddling word goes with the later speaker and no utterance crosses the change
+    assert [(u.speaker, u.text) for u in utterances] == [
+        ("Speaker 1", "before"),
+        ("Speaker 2", "across after"),
+    ]
+    assert utterances[0].end <= 6.0 <= utterances[1].start

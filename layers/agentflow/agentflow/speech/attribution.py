@@ -7,7 +7,8 @@ Utterances follow the speech:
   had a six-word utterance spanning 19 s). Where the diarization says nobody speaks, no word extends:
   a word is cut to the speech region holding most of it.
 * **A word goes to the turn that holds it**: the exclusive (one speaker at a time) turn overlapping
-  it most, else the nearest turn.
+  it most, else the nearest turn; it is then cut to that speaker's own speech, so that a word
+  straddling a change of speaker does not carry its utterance into the other speaker's turn.
 * **An utterance ends at a speaker change or at a pause**: where its speaker is silent (by the
   diarization) for longer than :data:`PAUSE_SECONDS`.
 * **An utterance spans its speaker's speech**, not only its words: whisper writes no word for a
@@ -192,6 +193,17 @@ def attribute(
         clipped.append((start, end, str(word["word"])))
     clipped.sort(key=lambda item: (item[0], item[1]))
     labelled = [(w, speaker_of(w[0], w[1], turns) or "unknown") for w in clipped]
+    # Then each word is cut to its own speaker's speech: a word that straddles a change of speaker
+    # otherwise stretches its utterance over the other speaker's turn, and two people talk at once
+    # where the diarization says one does (dev00: utterance DER 15.0 % -> 12.0 %).
+    own_ends = {label: [r[1] for r in regions_of] for label, regions_of in own.items()}
+    labelled = sorted(
+        (
+            ((*clip_to_speech(w[0], w[1], own[label], own_ends[label]), w[2]) if own.get(label) else w, label)
+            for w, label in labelled
+        ),
+        key=lambda item: (item[0][0], item[0][1]),
+    )
 
     display: dict[str, str] = {}
     unnamed = 0
