@@ -4,8 +4,9 @@ The recording is decoded once, streamed in 30 s blocks, and transcribed in windo
 minutes that end inside pauses found by Silero VAD. Memory therefore stays bounded however long the
 recording is: whole-file faster-whisper holds the audio, its VAD batches and a full-length STFT at
 once, several GB for two hours. Inside a window we do what ``WhisperModel.transcribe(vad_filter=True)``
-does (VAD, keep the speech, decode it, map the times back) but run the VAD only once, since its
-result also chooses where the window ends.
+does (VAD, keep the speech, decode it, map the times back) but run the VAD once, since its
+result also chooses where the window ends. The speech is then decoded in clips of at most 30 s that
+begin and end in pauses (:data:`CLIP_SECONDS`; a longer region is split by a second VAD pass).
 
 A long recording can also be cut into chunk jobs (issue 19): :func:`transcribe` with ``start`` /
 ``end`` decodes only that span plus :data:`OVERLAP` on each side, and
@@ -63,6 +64,12 @@ OVERLAP: Final = 5.0
 # A chunk cuts speech running past its seam zone at a pause at least this long (ms): VAD's own
 # 2 s minimum silence finds none inside a turn, and a shorter one can fall between two words.
 _TRIM_SILENCE_MS: Final = 300
+# Speech is decoded in clips of at most this many seconds (whisper's window) that begin and end in
+# pauses, each from its own start (faster-whisper's clip_timestamps). Whisper's own seeking over a
+# long VAD region starts each 30 s window at the last word it heard, mid-turn, and base then skipped
+# whole turns at a window's start: 92 of 314 words wrong on a two-minute synthesized meeting, 46 with
+# clips, for 18 % more encoder passes (docs/TRANSCRIPTION.md). None: whisper's own seeking.
+CLIP_SECONDS: float | None = 30.0
 # faster-whisper's defaults, spelled out: they decide what counts as speech.
 VAD_OPTIONS: Final[Mapping[str, Any]] = MappingProxyType(
     {"threshold": 0.5, "min_speech_duration_ms": 0, "min_silence_duration_ms": 2000, "speech_pad_ms": 400}
@@ -339,6 +346,10 @@ class _Decoder:
         if not window.speech:
             return
         self.windows += 1
+        clips: list[float] | str = "0"
+        if CLIP_SECONDS is not None:
+            window.speech = _pieces(window, CLIP_SECONDS)
+            clips = _clips(window.speech, CLIP_SECONDS)
         speech = np.concatenate([window.audio[c["start"] : c["end"]] for c in window.speech])
         # The temperature fallback samples: seed it per window so that the same recording always
         # gives the same words (a signed summary should be reproducible; tiny.en lost a word in
@@ -347,7 +358,12 @@ class _Decoder:
 
         ctranslate2.set_random_seed(_SEED)
         segments, info = self.model.transcribe(
-            speech, language=self.language, vad_filter=False, hotwords=self.hotwords, **DECODE_OPTIONS
+            speech,
+            language=self.language,
+            vad_filter=False,
+            hotwords=self.hotwords,
+            clip_timestamps=clips,
+            **DECODE_OPTIONS,
         )
         if self.language is None:
             self.language, self.language_probability = info.language, float(info.language_probability)
@@ -410,6 +426,41 @@ def _seam_speech(window: _Window, lo: float, hi: float) -> list[dict[str, int]]:
         if begin < finish:
             kept.append({"start": begin - window.offset, "end": finish - window.offset})
     return kept
+
+
+def _pieces(window: _Window, seconds: float) -> list[dict[str, int]]:
+    """The window's speech with every region longer than ``seconds`` split at its last short pause
+    (VAD's ``max_speech_duration_s``: the last silence over 98 ms before the limit), in samples."""
+    options = VadOptions(**VAD_OPTIONS, max_speech_duration_s=seconds)
+    limit = int(seconds * SAMPLE_RATE)
+    pieces: list[dict[str, int]] = []
+    for region in window.speech:
+        if region["end"] - region["start"] <= limit:
+            pieces.append(region)
+            continue
+        inner = get_speech_timestamps(
+            window.audio[region["start"] : region["end"]], options, sampling_rate=SAMPLE_RATE
+        )
+        pieces.extend(
+            {"start": region["start"] + p["start"], "end": region["start"] + p["end"]} for p in inner
+        )
+    return pieces
+
+
+def _clips(pieces: list[dict[str, int]], seconds: float) -> list[float]:
+    """``[start, end, start, end, …]`` (seconds of the concatenated pieces): consecutive pieces packed
+    into clips of at most ``seconds``, each decoded on its own from its start."""
+    limit = int(seconds * SAMPLE_RATE)
+    bounds: list[int] = []
+    start = position = 0
+    for piece in pieces:
+        length = piece["end"] - piece["start"]
+        if position + length - start > limit and position > start:
+            bounds += [start, position]
+            start = position
+        position += length
+    bounds += [start, position]
+    return [b / SAMPLE_RATE for b in bounds]
 
 
 def hotwords_of(terms: Iterable[str]) -> str | None:

@@ -1,0 +1,250 @@
+"""Word error rate and CPU cost of the transcription stage on every recording with a word reference.
+
+The files: sample.wav against sample.stm (two speakers on a telephone line, words in time order),
+jfk.flac (data/README.md), both channels of stereo_diarization.wav, and the three two-voice meetings
+synthesized from ``tests/data/transcripts`` (``tests/speech/synthetic.py``: espeak-ng + sox, truth
+words, the participants' names as hotwords as the stage gives them). Each is transcribed by
+``transcribe()`` as the stage calls it, scored with ``evaluation.normalize_words`` on both sides,
+and timed in CPU seconds (all threads; the machine is shared, so wall time is noisy) per second of
+audio. faster-whisper's temperature fallbacks (re-decodes of a window) are counted from its log.
+
+``--set decode.beam_size=1`` / ``--set vad.min_silence_duration_ms=500`` override one entry of
+``DECODE_OPTIONS`` / ``VAD_OPTIONS`` for the run (values are Python literals), to compare settings
+on the same files; ``--align sample`` prints the reference against the hypothesis word by word.
+
+Usage: .venv/bin/python benchmarks/transcribe_wer.py [--model base] [--set KEY=VALUE ...]
+    [--align NAME ...] [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import logging
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # for tests.speech.synthetic
+
+from agentflow.speech import transcribe as stage  # noqa: E402
+from agentflow.speech import whisper  # noqa: E402
+from agentflow.speech.audio import decode  # noqa: E402
+from evaluation import normalize_words  # noqa: E402
+
+from tests.speech import synthetic  # noqa: E402
+
+DATA = ROOT / "tests" / "data"
+JFK = (
+    "And so my fellow Americans, ask not what your country can do for you, "
+    "ask what you can do for your country."
+)
+STEREO = (
+    "He began a confused complaint against the wizard, who had vanished behind the curtain on the left.",
+    "The horizon seems extremely distant.",
+)
+
+
+@dataclass
+class Case:
+    name: str
+    path: Path
+    reference: list[list[str]]  # per channel
+    hotwords: str | None = None
+    split_channels: bool = False
+
+
+@dataclass
+class Score:
+    name: str
+    errors: int
+    words: int
+    cpu: float
+    audio: float
+    fallbacks: int
+    passes: int  # whisper encoder passes (one per 30 s window decoded): the cost that does not depend on load
+    pairs: list[tuple[str, str]]
+
+    @property
+    def wer(self) -> float:
+        return self.errors / max(self.words, 1)
+
+
+class _Fallbacks(logging.Handler):
+    """Counts faster-whisper's 'threshold is not met with temperature …' debug lines."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "threshold is not met" in record.getMessage():
+            self.count += 1
+
+
+def align(reference: list[str], hypothesis: list[str]) -> list[tuple[str, str]]:
+    """Levenshtein alignment: pairs (ref, hyp), ``""`` for an insertion's ref or a deletion's hyp."""
+    n, m = len(reference), len(hypothesis)
+    cost = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        cost[i][0] = i
+    for j in range(m + 1):
+        cost[0][j] = j
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            cost[i][j] = min(
+                cost[i - 1][j] + 1,
+                cost[i][j - 1] + 1,
+                cost[i - 1][j - 1] + (reference[i - 1] != hypothesis[j - 1]),
+            )
+    pairs: list[tuple[str, str]] = []
+    i, j = n, m
+    while i or j:
+        if i and j and cost[i][j] == cost[i - 1][j - 1] + (reference[i - 1] != hypothesis[j - 1]):
+            pairs.append((reference[i - 1], hypothesis[j - 1]))
+            i, j = i - 1, j - 1
+        elif i and cost[i][j] == cost[i - 1][j] + 1:
+            pairs.append((reference[i - 1], ""))
+            i -= 1
+        else:
+            pairs.append(("", hypothesis[j - 1]))
+            j -= 1
+    return pairs[::-1]
+
+
+def cases(work: Path) -> list[Case]:
+    """Every recording with a word reference; the synthetic meetings are synthesized into ``work``."""
+    stm = [line.split() for line in (DATA / "sample.stm").read_text(encoding="utf-8").splitlines()]
+    stm.sort(key=lambda fields: float(fields[3]))
+    found = [
+        Case("sample", DATA / "sample.wav", [normalize_words(" ".join(" ".join(f[5:]) for f in stm))]),
+        Case("jfk", DATA / "jfk.flac", [normalize_words(JFK)]),
+        Case(
+            "stereo",
+            DATA / "stereo_diarization.wav",
+            [normalize_words(text) for text in STEREO],
+            split_channels=True,
+        ),
+    ]
+    if synthetic.tools_available():
+        import json
+
+        for source in sorted((DATA / "transcripts").glob("*.json")):
+            transcript = json.loads(source.read_text(encoding="utf-8"))
+            out = work / f"{source.stem}.wav"
+            if not out.exists():
+                synthetic.synthesize(transcript, out)
+            people = transcript["participants"]
+            truth = " ".join(u["text"] for u in transcript["utterances"])
+            found.append(
+                Case(
+                    f"synth:{source.stem}",
+                    out,
+                    [normalize_words(truth)],
+                    hotwords=stage.hotwords_of([people["host"], people["client"]]),
+                )
+            )
+    return found
+
+
+_PASSES = [0]
+
+
+def _count_passes() -> None:
+    from faster_whisper import WhisperModel
+
+    encode = WhisperModel.encode
+
+    def counted(self: WhisperModel, features: Any) -> Any:
+        _PASSES[0] += 1
+        return encode(self, features)
+
+    WhisperModel.encode = counted  # type: ignore[method-assign]
+
+
+def run(case: Case, model: str | None, counter: _Fallbacks) -> Score:
+    from evaluation import _word_errors
+
+    audio = decode(case.path, mono=not case.split_channels).shape[1] / 16000
+    counter.count = 0
+    _PASSES[0] = 0
+    began = time.process_time()
+    transcript = stage.transcribe(
+        case.path, language="en", split_channels=case.split_channels, model=model, hotwords=case.hotwords
+    )
+    cpu = time.process_time() - began
+    errors = words = 0
+    pairs: list[tuple[str, str]] = []
+    for channel, reference in enumerate(case.reference):
+        hypothesis = normalize_words(" ".join(w.word for w in transcript.words if w.channel == channel))
+        errors += _word_errors(reference, hypothesis)
+        words += len(reference)
+        pairs += align(reference, hypothesis)
+    return Score(case.name, errors, words, cpu, audio, counter.count, _PASSES[0], pairs)
+
+
+def _override(assignments: list[str]) -> None:
+    decode_options, vad_options = dict(stage.DECODE_OPTIONS), dict(stage.VAD_OPTIONS)
+    for assignment in assignments:
+        key, _, value = assignment.partition("=")
+        table, _, name = key.partition(".")
+        if table == "stage":  # a module setting, e.g. stage.CLIP_SECONDS=None
+            setattr(stage, name, ast.literal_eval(value))
+            continue
+        target = {"decode": decode_options, "vad": vad_options}[table]
+        target[name] = ast.literal_eval(value)
+    stage.DECODE_OPTIONS = MappingProxyType(decode_options)  # type: ignore[misc]
+    stage.VAD_OPTIONS = MappingProxyType(vad_options)  # type: ignore[misc]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--set", action="append", default=[], metavar="{decode,vad,stage}.KEY=VALUE")
+    parser.add_argument("--align", action="append", default=[], metavar="NAME")
+    parser.add_argument("--only", action="append", default=[], metavar="NAME")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "agentflow-wer")
+    args = parser.parse_args()
+    _override(args.set)
+    counter = _Fallbacks()
+    logging.getLogger("faster_whisper").addHandler(counter)
+    logging.getLogger("faster_whisper").setLevel(logging.DEBUG)
+    args.work.mkdir(parents=True, exist_ok=True)
+    _count_passes()
+    whisper.get_model(args.model)  # loaded before timing
+    print(f"model {whisper.resolve(args.model).label}; overrides {args.set or 'none'}")
+    print(
+        f"{'file':28} {'WER':>7} {'err/words':>10} {'CPU s':>7} {'audio s':>7} {'CPU/s':>6} {'fallb':>5} {'passes':>6}"
+    )
+    scores: list[Score] = []
+    for case in cases(args.work):
+        if args.only and not any(case.name.startswith(o) for o in args.only):
+            continue
+        score = run(case, args.model, counter)
+        scores.append(score)
+        print(
+            f"{score.name:28} {score.wer:7.1%} {score.errors:>4}/{score.words:<5} {score.cpu:7.1f}"
+            f" {score.audio:7.1f} {score.cpu / score.audio:6.3f} {score.fallbacks:5d} {score.passes:6d}",
+            flush=True,
+        )
+        if any(score.name.startswith(a) for a in args.align):
+            for ref, hyp in score.pairs:
+                mark = "  " if ref == hyp else ("S " if ref and hyp else ("D " if ref else "I "))
+                print(f"    {mark}{ref:>16} {hyp}")
+    synth = [s for s in scores if s.name.startswith("synth:")]
+    if synth:
+        print(f"{'synthetic, pooled':28} {sum(s.errors for s in synth) / sum(s.words for s in synth):7.1%}")
+    cpu, audio = sum(s.cpu for s in scores), sum(s.audio for s in scores)
+    passes = sum(s.passes for s in scores)
+    print(
+        f"{'all, CPU s per audio s':28} {cpu / audio:7.3f}  ({cpu:.1f} CPU s for {audio:.0f} s, {passes} passes)"
+    )
+
+
+if __name__ == "__main__":
+    main()
