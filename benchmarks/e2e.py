@@ -12,11 +12,13 @@ Long recordings are cut into chunk jobs (issue 19, ``CHUNK_SECONDS``): for them 
 chunks per stage, the longest chunk invocation, the merges (the fan-in: the transcript's seams and
 the diarization's one clustering), and the wall time the same run would take in AWS with one
 concurrent invocation per chunk — ingest + the longest chunk of either stage + the longer merge +
-summarize — stated as such. Locally each function polls its queue alone, so chunks of one stage run
-one after another (transcribe and diarize side by side on the two cores).
+summarize — stated as such. With ``--isolation thread`` (the default) every function runs in
+threads of this process, sharing its GIL with moto and the API, and one invocation at a time per
+queue; ``--isolation process`` gives each function a sandbox process, as Lambda does, and
+``--concurrency N`` runs N chunk invocations of one stage at once (on two cores they share them).
 
 The machine is shared and has 2 cores: compare ratios within a run. Usage:
-``python benchmarks/e2e.py [--long-minutes 10 60] [--chunk-seconds 600] [--skip-short]``
+``python benchmarks/e2e.py [--long-minutes 10 60] [--chunk-seconds 600] [--skip-short] [--isolation process]``
 """
 
 from __future__ import annotations
