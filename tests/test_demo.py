@@ -9,7 +9,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pypdf
 import pytest
@@ -173,17 +173,23 @@ def fixed_analysis() -> dict[str, Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("isolation", ["thread", "process"])
 def test_demo_json_reports_the_chunks_of_a_long_recording(
-    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    data_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    isolation: Literal["thread", "process"],
 ) -> None:
     # GIVEN chunk jobs of at most 10 s, and fixed computes (the test is about the demo's report;
-    # the models' chunked accuracy is tests/speech's)
+    # the models' chunked accuracy is tests/speech's); with "process", every other function
+    # (ingest, summarize, webhooks) runs in a sandbox process of its own
     # WHEN the demo runs on a 30-second recording
     code = run_demo(
         recording=str(data_dir / "dev00.wav"),
         out=tmp_path,
         as_json=True,
         chunk_seconds=10,
+        isolation=isolation,
         handlers=fixed_analysis(),
     )
     result = json.loads(capsys.readouterr().out)

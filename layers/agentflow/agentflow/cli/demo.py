@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
@@ -145,6 +145,7 @@ def run_demo(
     host: str = "Host",
     client: str = "Client",
     chunk_seconds: float | None = None,
+    isolation: Literal["thread", "process"] = "thread",
     handlers: dict[str, Handler] | None = None,
 ) -> int:
     """Run the whole path; return the exit code (0 when the signature verifies).
@@ -156,6 +157,8 @@ def run_demo(
         chunk_seconds: ``CHUNK_SECONDS`` for the functions: recordings longer than this are cut
             into chunk jobs. The demo then starts a stack of its own, even when ``agentflow up``
             runs (that one's functions keep their own settings).
+        isolation: where the functions run (``RunnerOptions.isolation``): ``"process"`` gives each
+            its own sandbox process, as Lambda does; it starts a stack of the demo's own.
         handlers: replace functions' handlers on the demo's own stack (``LocalStack.handlers``:
             tests run fixed computes this way).
     """
@@ -175,6 +178,7 @@ def run_demo(
             timeout=timeout,
             names=(host, client),
             environment=environment,
+            isolation=isolation,
             handlers=handlers or {},
             seen=seen,
         )
@@ -213,6 +217,7 @@ def _run(
     timeout: float,
     names: tuple[str, str] = ("Host", "Client"),
     environment: dict[str, str] | None = None,
+    isolation: Literal["thread", "process"] = "thread",
     handlers: dict[str, Handler] | None = None,
     seen: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -220,6 +225,7 @@ def _run(
     from agentflow.crypto.canonical import canonicalize
     from agentflow.crypto.jwks import KeySet
     from agentflow.crypto.verify import verify_summary
+    from agentflow.local.runner import RunnerOptions
     from agentflow.local.stack import LocalStack
     from agentflow.reports.transcript import to_srt, to_vtt
     from agentflow.services.tenants import create_tenant_service
@@ -229,13 +235,19 @@ def _run(
     clock = time.monotonic()
     seen = {} if seen is None else seen
     with ExitStack() as stack_scope:
-        # A running `agentflow up` serves unless the demo sets the functions' environment or handlers.
-        running = None if environment or handlers else connect(prefer_running=True)
+        # A running `agentflow up` serves unless the demo sets the functions' environment, handlers
+        # or isolation.
+        own = bool(environment or handlers) or isolation != "thread"
+        running = None if own else connect(prefer_running=True)
         if running:
             api_url = str(running["api_url"])
         else:
             stack = stack_scope.enter_context(
-                LocalStack(environment=environment or {}, handlers=handlers or {})
+                LocalStack(
+                    environment=environment or {},
+                    handlers=handlers or {},
+                    options=RunnerOptions(isolation=isolation),
+                )
             )
             api_url = stack.api_url
         timings["stack_start"] = time.monotonic() - clock
@@ -370,6 +382,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         host=args.host,
         client=args.client,
         chunk_seconds=args.chunk_seconds,
+        isolation=args.isolation,
     )
 
 
@@ -393,5 +406,12 @@ def register(sub: Any) -> None:
         metavar="SECONDS",
         help=f"cut recordings longer than this into chunk jobs (CHUNK_SECONDS, at least "
         f"{MIN_CHUNK_SECONDS:g}; default: the setting's 600); starts a stack of the demo's own",
+    )
+    demo.add_argument(
+        "--isolation",
+        choices=["thread", "process"],
+        default="thread",
+        help="run the functions in threads of the demo (default) or each in a sandbox process of its own, "
+        "as Lambda does; process starts a stack of the demo's own",
     )
     demo.set_defaults(func=cmd_demo)
