@@ -10,7 +10,8 @@ Benchmarks import it as ``evaluation`` (``benchmarks/`` is a script's ``sys.path
 
 from __future__ import annotations
 
-import re
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 from agentflow.speech.diarization import Turn
@@ -54,23 +55,30 @@ def diarization_error_rate(reference: list[Turn], hypothesis: list[Turn], *, dur
 
 
 def normalize_words(text: str) -> list[str]:
-    """Lower-case words without punctuation, digits spelled out, for comparing transcripts.
+    """The words of ``text`` as Whisper's English normalizer writes them, for comparing transcripts.
+
+    OpenAI Whisper's ``EnglishTextNormalizer`` (the normalizer behind Whisper's published WERs; the
+    copy in transformers), applied to reference and hypothesis alike: lower case, no punctuation or
+    bracketed text, fillers dropped (uh, um, hmm), contractions expanded ("isn't" → "is not",
+    "I'm" → "i am"), titles spelled out ("Dr." → "doctor"), numbers as digits ("five hundred
+    dollars" and "$500" → "$500", "first" → "1st"). Without its British → American spelling table
+    (english.json, which transformers does not ship).
 
     Args:
         text: Any transcript text.
 
     Returns:
-        The words, e.g. ``"Ask not, 2 times!"`` → ``["ask", "not", "two", "times"]``.
+        The words, e.g. ``"Ask not, it's 2 times!"`` → ``["ask", "not", "it", "is", "2", "times"]``.
     """
-    text = re.sub(r"(?<=\d),(?=\d)", "", text.lower().replace("’", "'"))
-    words: list[str] = []
-    for token in re.findall(r"[\w']+", text):
-        token = token.strip("'")
-        if token.isdigit() and int(token) < 1000:
-            words.extend(_spell(int(token)).split())
-        elif token:
-            words.append(token)
-    return words
+    return _english_normalizer()(text).split()
+
+
+@functools.cache
+def _english_normalizer() -> Callable[[str], str]:
+    from transformers.models.whisper.english_normalizer import EnglishTextNormalizer
+
+    normalizer: Callable[[str], str] = EnglishTextNormalizer({})
+    return normalizer
 
 
 def word_error_rate(reference: list[str], hypothesis: list[str]) -> float:
@@ -113,20 +121,3 @@ def cp_word_error_rate(reference: dict[str, list[str]], hypothesis: dict[str, li
         for order in permutations(range(size))
     )
     return best / max(sum(len(words) for words in refs), 1)
-
-
-_ONES = (
-    *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
-    *("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"),
-)
-_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-
-
-def _spell(number: int) -> str:
-    if number < 20:
-        return _ONES[number]
-    if number < 100:
-        tens, ones = divmod(number, 10)
-        return _TENS[tens] + (f" {_ONES[ones]}" if ones else "")
-    hundreds, rest = divmod(number, 100)
-    return f"{_ONES[hundreds]} hundred" + (f" {_spell(rest)}" if rest else "")
