@@ -9,6 +9,7 @@ import sys
 import wave
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import numpy.typing as npt
@@ -122,6 +123,21 @@ def test_speech_is_packed_into_clips_of_at_most_30_s_that_begin_and_end_between_
     # THEN consecutive pieces share a clip while it stays within 30 s, and no piece is split
     assert clips == [0.0, 22.0, 22.0, 31.0, 31.0, 60.0]
     assert transcribe_module._clips(pieces[:1], 30.0) == [0.0, 12.0]
+
+
+def test_a_window_holding_the_end_of_its_clip_keeps_its_open_last_segment() -> None:
+    # GIVEN whisper's tokens (timestamps from 100, 0.02 s each) for a window ending in open text
+    model = SimpleNamespace(feature_extractor=SimpleNamespace(nb_max_frames=3000), time_precision=0.02)
+    tokenizer = SimpleNamespace(timestamp_begin=100)
+    tokens = [100, 7, 8, 150, 150, 9, 10]  # <0.00> a b <1.00><1.00> c d
+
+    # WHEN the window is the clip's last (shorter than 30 s), THEN it is closed at the window's end
+    assert whisper.close_clip_tail(model, tokenizer, tokens, 1200, 12.0) == [*tokens, 700]
+    # a full 30 s window may have more audio after it: left open, to be decoded again from 1.00 s
+    assert whisper.close_clip_tail(model, tokenizer, tokens, 3000, 30.0) == tokens
+    # closed already, or without any timestamp: unchanged
+    assert whisper.close_clip_tail(model, tokenizer, [*tokens, 300], 1200, 12.0) == [*tokens, 300]
+    assert whisper.close_clip_tail(model, tokenizer, [7, 8], 1200, 12.0) == [7, 8]
 
 
 def test_size_names_and_directories_resolve_to_verified_models(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentflow.settings import get_settings
 from agentflow.speech.weights import WeightsError, verify
@@ -181,7 +181,63 @@ def get_model(name: str | None = None) -> WhisperModel:
 
 @lru_cache(maxsize=2)
 def _load(directory: Path, threads: int) -> WhisperModel:
+    logger.info("loading whisper from %s (%s, %d threads)", directory, COMPUTE_TYPE, threads)
+    return _model_class()(str(directory), device="cpu", compute_type=COMPUTE_TYPE, cpu_threads=threads)
+
+
+def close_clip_tail(
+    model: Any, tokenizer: Any, tokens: list[int], segment_size: int, segment_duration: float
+) -> list[int]:
+    """The tokens of one window, closed with a timestamp at its end when it held its clip's end.
+
+    Whisper often leaves the last segment of a window open (text after the last timestamp). With
+    audio beyond the window that is right: faster-whisper drops the open text and decodes again
+    from its last timestamp. But when the window is shorter than 30 s it holds the rest of its clip
+    (``transcribe.CLIP_SECONDS``) and the model has heard all of it: the open text is complete, and
+    decoding again spends a whole encoder pass on a few seconds (3 of 20 passes on the synthesized
+    meetings, docs/TRANSCRIPTION.md). Closing it at the window's end keeps the text instead.
+
+    Args:
+        model: The ``WhisperModel`` (its feature extractor and time precision).
+        tokenizer: The window's tokenizer (``timestamp_begin``).
+        tokens: The decoded tokens of the window.
+        segment_size: The window's length in mel frames.
+        segment_duration: The window's length in seconds.
+
+    Returns:
+        ``tokens``, or a copy ending in the timestamp of the window's end.
+    """
+    first_timestamp = tokenizer.timestamp_begin
+    if (
+        segment_size < model.feature_extractor.nb_max_frames
+        and len(tokens) >= 2
+        and tokens[-1] < first_timestamp
+        and any(token >= first_timestamp for token in tokens)
+    ):
+        end = min(round(segment_duration / model.time_precision), 1500)  # 1500: the 30 s timestamp
+        return [*tokens, first_timestamp + end]
+    return tokens
+
+
+@lru_cache(maxsize=1)
+def _model_class() -> type[WhisperModel]:
     from faster_whisper import WhisperModel
 
-    logger.info("loading whisper from %s (%s, %d threads)", directory, COMPUTE_TYPE, threads)
-    return WhisperModel(str(directory), device="cpu", compute_type=COMPUTE_TYPE, cpu_threads=threads)
+    class ClipWhisperModel(WhisperModel):  # type: ignore[misc]
+        """faster-whisper 1.2.1's model, keeping the open last segment of a clip (:func:`close_clip_tail`)."""
+
+        def _split_segments_by_timestamps(
+            self,
+            tokenizer: Any,
+            tokens: list[int],
+            time_offset: float,
+            segment_size: int,
+            segment_duration: float,
+            seek: int,
+        ) -> Any:
+            closed = close_clip_tail(self, tokenizer, tokens, segment_size, segment_duration)
+            return super()._split_segments_by_timestamps(
+                tokenizer, closed, time_offset, segment_size, segment_duration, seek
+            )
+
+    return ClipWhisperModel
