@@ -8,12 +8,13 @@ words, the participants' names as hotwords as the stage gives them). Each is tra
 and timed in CPU seconds (all threads; the machine is shared, so wall time is noisy) per second of
 audio. faster-whisper's temperature fallbacks (re-decodes of a window) are counted from its log.
 
-``--set decode.beam_size=1`` / ``--set vad.min_silence_duration_ms=500`` override one entry of
+``--batched 8`` runs faster-whisper's BatchedInferencePipeline on the whole file instead (same
+decode options), for comparison. ``--set decode.beam_size=1`` / ``--set vad.min_silence_duration_ms=500`` override one entry of
 ``DECODE_OPTIONS`` / ``VAD_OPTIONS`` for the run (values are Python literals), to compare settings
 on the same files; ``--align sample`` prints the reference against the hypothesis word by word.
 
 Usage: .venv/bin/python benchmarks/transcribe_wer.py [--model base] [--set KEY=VALUE ...]
-    [--align NAME ...] [--only NAME ...]
+    [--align NAME ...] [--only NAME ...] [--batched N]
 """
 
 from __future__ import annotations
@@ -167,21 +168,42 @@ def _count_passes() -> None:
     WhisperModel.encode = counted  # type: ignore[method-assign]
 
 
-def run(case: Case, model: str | None, counter: _Fallbacks) -> Score:
+def _batched(case: Case, model: str | None, batch_size: int) -> list[str]:
+    """faster-whisper's BatchedInferencePipeline on the whole file, per channel: each channel's text."""
+    from faster_whisper import BatchedInferencePipeline
+
+    pipeline = BatchedInferencePipeline(whisper.get_model(model))
+    texts = []
+    for channel in decode(case.path, mono=not case.split_channels):
+        segments, _ = pipeline.transcribe(
+            channel, language="en", batch_size=batch_size, hotwords=case.hotwords, **stage.DECODE_OPTIONS
+        )
+        texts.append(" ".join(w.word for s in segments for w in s.words or ()))
+    return texts
+
+
+def run(case: Case, model: str | None, counter: _Fallbacks, batched: int = 0) -> Score:
     from evaluation import _word_errors
 
     audio = decode(case.path, mono=not case.split_channels).shape[1] / 16000
     counter.count = 0
     _PASSES[0] = 0
     began = time.process_time()
-    transcript = stage.transcribe(
-        case.path, language="en", split_channels=case.split_channels, model=model, hotwords=case.hotwords
-    )
+    if batched:
+        texts = _batched(case, model, batched)
+    else:
+        transcript = stage.transcribe(
+            case.path, language="en", split_channels=case.split_channels, model=model, hotwords=case.hotwords
+        )
+        texts = [
+            " ".join(w.word for w in transcript.words if w.channel == channel)
+            for channel in range(len(case.reference))
+        ]
     cpu = time.process_time() - began
     errors = words = 0
     pairs: list[tuple[str, str]] = []
-    for channel, reference in enumerate(case.reference):
-        hypothesis = normalize_words(" ".join(w.word for w in transcript.words if w.channel == channel))
+    for reference, text in zip(case.reference, texts, strict=True):
+        hypothesis = normalize_words(text)
         errors += _word_errors(reference, hypothesis)
         words += len(reference)
         pairs += align(reference, hypothesis)
@@ -208,6 +230,9 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="{decode,vad,stage}.KEY=VALUE")
     parser.add_argument("--align", action="append", default=[], metavar="NAME")
     parser.add_argument("--only", action="append", default=[], metavar="NAME")
+    parser.add_argument(
+        "--batched", type=int, default=0, metavar="N", help="BatchedInferencePipeline, batch size N"
+    )
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "agentflow-wer")
     args = parser.parse_args()
     _override(args.set)
@@ -225,7 +250,7 @@ def main() -> None:
     for case in cases(args.work):
         if args.only and not any(case.name.startswith(o) for o in args.only):
             continue
-        score = run(case, args.model, counter)
+        score = run(case, args.model, counter, args.batched)
         scores.append(score)
         print(
             f"{score.name:28} {score.wer:7.1%} {score.errors:>4}/{score.words:<5} {score.cpu:7.1f}"
