@@ -13,8 +13,8 @@ WER of the chunked transcript against the unchunked one; words doubled near a cu
 twice within 1 s, within 3 s of a cut) in the chunked transcript against the unchunked one's count
 in the same places (whisper repeats words too); chunks; upload → summary seconds.
 
-The functions run in sandbox processes, ``--concurrency`` (2) invocations at once per stage, as
-Lambda runs them side by side. Usage: ``python benchmarks/chunking.py [--minutes 12] [--chunk-seconds 240 600]`` (needs espeak-ng
+The functions run in sandbox processes, as Lambda runs them (no GIL shared by whisper, pyannote,
+moto and the API), one invocation at a time per stage (``--concurrency``). Usage: ``python benchmarks/chunking.py [--minutes 12] [--chunk-seconds 240 600]`` (needs espeak-ng
 and sox, which ``make setup`` installs).
 """
 
@@ -116,8 +116,9 @@ def main() -> None:
     parser.add_argument(
         "--concurrency",
         type=int,
-        default=2,
-        help="chunk invocations at once per stage, each in a sandbox process (RunnerOptions)",
+        default=1,
+        help="chunk invocations at once per stage, each in a sandbox process (RunnerOptions; on two "
+        "cores 2 is slower: e2e.py, 2026-12-02)",
     )
     args = parser.parse_args()
     if not tools_available():
