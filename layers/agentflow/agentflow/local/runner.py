@@ -133,7 +133,8 @@ class RunnerOptions:
     # Invocations at once per event source: Lambda's SQS event source runs up to five batches at
     # once from the start and scales out from there, each in an execution environment of its own.
     # Here each is a poller with a sandbox of its own, so more than one needs "process" isolation
-    # (threads of one process share its models). 1 keeps a function to one invocation at a time.
+    # (threads of one process share its models). 1 keeps a function to one invocation at a time;
+    # on two cores 2 only splits them (10 min recording: 192.9 s against 176.0 s, benchmarks/e2e.py).
     concurrency: int = 1
 
     def __post_init__(self) -> None:
