@@ -302,8 +302,7 @@ def test_a_meeting_without_2_s_pauses_loses_no_utterance_at_its_30_s_windows(tmp
     # participants' names as hotwords, as the stage gives them
     from tests.speech import synthetic
 
-    if not synthetic.tools_available():
-        pytest.skip("espeak-ng and sox are missing: `make setup` installs them")
+    assert synthetic.tools_available(), "espeak-ng and sox are missing: `make setup` installs them"
     meeting = json.loads((Path(__file__).parents[1] / "data/transcripts/advisor-review.json").read_text())
     path = tmp_path / "meeting.wav"
     synthetic.synthesize(meeting, path)

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -111,6 +110,20 @@ def _vad_path() -> Path:
 
 
 # ---------------------------------------------------------------------------------------- pipeline
+class PipelineHook(Protocol):
+    """pyannote's progress callback: ``hook(step_name, step_artefact, file=..., total=..., completed=...)``."""
+
+    def __call__(
+        self,
+        step_name: str,
+        step_artefact: Any,
+        /,
+        file: Any = None,
+        total: int | None = None,
+        completed: int | None = None,
+    ) -> Any: ...
+
+
 class _NoPLDA(PLDA):
     """Stands in for the PLDA ``SpeakerDiarization`` insists on: only VBx clustering uses one, and
     no PLDA was ever trained for CAM++ embeddings."""
@@ -188,7 +201,7 @@ class SharedFramesDiarization(SpeakerDiarization):
         num_speakers: int | None = None,
         min_speakers: int | None = None,
         max_speakers: int | None = None,
-        hook: Callable[..., Any] | None = None,
+        hook: PipelineHook | None = None,
         **kwargs: Any,
     ) -> DiarizeOutput:
         """pyannote's diarization, then who speaks each cell re-decided by embedding (:mod:`~agentflow.speech.resegment`).
@@ -279,7 +292,7 @@ class SharedFramesDiarization(SpeakerDiarization):
         return out
 
     def get_segmentations(
-        self, file: dict[str, Any], hook: Callable[..., Any] | None = None
+        self, file: dict[str, Any], hook: PipelineHook | None = None
     ) -> SlidingWindowFeature:
         """pyannote's local segmentation, each local speaker split into ``slices`` disjoint time slices.
 
@@ -343,7 +356,7 @@ class SharedFramesDiarization(SpeakerDiarization):
         file: dict[str, Any],
         binary_segmentations: SlidingWindowFeature,
         exclude_overlap: bool = False,
-        hook: Callable[..., Any] | None = None,
+        hook: PipelineHook | None = None,
     ) -> npt.NDArray[np.float32]:
         """One embedding per (chunk, local speaker), pooled from the shared file frames.
 
