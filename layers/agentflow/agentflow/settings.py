@@ -1,23 +1,34 @@
-"""Settings: one pydantic-settings class, read once per process.
+"""Settings: one pydantic model over the environment, read once per process.
 
 Every name here is an environment variable that ``template.yaml`` sets on the functions; the local
 runner sets the same variables from the same template, so the two cannot drift apart.
+
+A plain model rather than pydantic-settings: it reads the environment the way pydantic-settings
+did here (see ``Settings``), and importing pydantic-settings (its sources, dotenv, argparse) was 35 ms CPU of
+every cold start of the ``api`` function, ~4 % of ``import fastapi, mangum, boto3``
+(benchmarks/api_import.py, 2026-12-02; docs/API.md, "Cold import").
 """
 
 from __future__ import annotations
 
+import json
+import os
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal, get_origin
 from urllib.parse import urlsplit
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
-class Settings(BaseSettings):
-    """Configuration for every function and the CLI."""
+class Settings(BaseModel):
+    """Configuration for every function and the CLI.
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+    Each field comes from the environment variable of its name (or alias) in any case
+    (``TABLE_NAME``, ``table_name``); a list field's variable is JSON text. Keyword arguments win
+    over the environment, then the defaults apply, which are validated like given values.
+    """
+
+    model_config = ConfigDict(extra="ignore", validate_default=True, validate_by_name=True)
 
     stage: str = Field(default="local", description="Deployment stage name (local, dev, prod).")
     local_mode: bool = Field(default=False, description="Allows loopback webhooks and serves the widget.")
@@ -125,6 +136,22 @@ class Settings(BaseSettings):
         if (parts.scheme not in ("http", "https") or not parts.netloc) and not self.local_mode:
             raise ValueError(f"PUBLIC_API_URL must be an absolute http(s) URL, not {url!r}")
         return url
+
+    @model_validator(mode="before")
+    @classmethod
+    def _environment(cls, data: Any) -> Any:
+        """The environment's values under the given ones (what pydantic-settings' env source did)."""
+        if not isinstance(data, dict):
+            return data
+        # Case-insensitive: the last of two names that differ only in case wins, as before.
+        environ = {name.lower(): value for name, value in os.environ.items()}
+        values: dict[str, Any] = {}
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            text = environ.get(key.lower())
+            if text is not None and name not in data and key not in data:
+                values[key] = json.loads(text) if get_origin(field.annotation) in (list, dict) else text
+        return values | data
 
 
 @lru_cache(maxsize=1)
