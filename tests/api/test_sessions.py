@@ -207,16 +207,17 @@ def test_end_starts_the_pipeline_for_a_recording_that_waited(
         headers=alice.auth,
     )
     assert grant.status_code == 201, grant.text
-    recording = recs.get_recording(ddb, grant.json()["recording_id"], alice.tenant.tenant_id)
+    recording = recs.get_recording(
+        ddb, tenant_id=alice.tenant.tenant_id, recording_id=grant.json()["recording_id"]
+    )
     assert recs.transition(ddb, recording, to="UPLOADED", from_=("PENDING_UPLOAD",)) is not None
 
     # WHEN the session is ended
     assert alice.end(sid).status_code == 200
 
     # THEN the recording is processing and one job went to each analysis queue
-    assert recs.get_recording(ddb, recording["recording_id"], alice.tenant.tenant_id)["status"] == (
-        "PROCESSING"
-    )
+    stored = recs.get_recording(ddb, tenant_id=alice.tenant.tenant_id, recording_id=recording["recording_id"])
+    assert stored["status"] == "PROCESSING"
     for queue in ("TranscribeQueue", "DiarizeQueue"):
         messages = client("sqs").receive_message(QueueUrl=stack.ref(queue), MaxNumberOfMessages=10)
         jobs = [json.loads(m["Body"]) for m in messages.get("Messages", [])]

@@ -178,7 +178,7 @@ def world(clips: list[Path]) -> Iterator[World]:
         workflow = http.post("/v1/workflows", json=WORKFLOW, headers=auth)
         assert workflow.status_code == 201, workflow.text
         revoked_id, revoked_key = tenants.issue_key(alice.tenant_id, actor="test")
-        tenants.revoke_key(alice.tenant_id, revoked_id)
+        tenants.revoke_key(tenant_id=alice.tenant_id, key_id=revoked_id)
         expired = join_tokens.issue(
             secret_id=get_settings().join_token_secret_arn,
             session_id=sid,

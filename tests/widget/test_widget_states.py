@@ -133,7 +133,10 @@ def test_failed_recording_shows_its_reason(tenant: Tenant, page: Page) -> None:
     db = table(tenant.stack.ref("Table"))
     reason = "The recording contains no audio (duration 0 s)."
     assert recs.mark_failed(
-        db, recs.get_recording(db, recording_id, tenant.tenant_id), stage="ingest", reason=reason
+        db,
+        recs.get_recording(db, tenant_id=tenant.tenant_id, recording_id=recording_id),
+        stage="ingest",
+        reason=reason,
     )
     # THEN the page shows the reason and offers to record again
     expect(main).to_have_attribute("data-state", "failed", timeout=15_000)

@@ -66,7 +66,10 @@ def _tenant_of(api: httpx.Client, ddb: Any) -> str:
 
 def test_the_summarize_stage_reads_the_spec_back(api: httpx.Client, ddb: Any) -> None:
     workflow_id = api.post("/v1/workflows", json=spec_body()).json()["workflow_id"]
-    spec = create_workflow_service(ddb).get_workflow(workflow_id, _tenant_of(api, ddb))["spec"]
+    stored = create_workflow_service(ddb).get_workflow(
+        tenant_id=_tenant_of(api, ddb), workflow_id=workflow_id
+    )
+    spec = stored["spec"]
     assert spec["routes"][0]["params"]["max_retries"] == 2
 
 

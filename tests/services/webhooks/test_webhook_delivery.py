@@ -118,7 +118,7 @@ def test_gone_disables_the_endpoint_and_redelivery_enables_it(world: World, rece
     assert [a["response_code"] for a in delivery["attempts"]] == [410]
     assert "410" in delivery["failure_reason"]
     service = create_webhook_service(world.table, queue_url=world.stack.ref("WebhooksQueue"))
-    assert service.endpoint_disabled(world.tenant.tenant_id, receiver.url())
+    assert service.endpoint_disabled(tenant_id=world.tenant.tenant_id, url=receiver.url())
     # WHEN another event for the same endpoint is emitted (another session, same URL)
     other = world.session(receiver.url())
     world.emit(other, key="rec_2:summary.ready")
@@ -135,7 +135,7 @@ def test_gone_disables_the_endpoint_and_redelivery_enables_it(world: World, rece
     again = world.wait_delivery(session["session_id"], lambda d: d["status"] == "DELIVERED")
     assert [a["response_code"] for a in again["attempts"]] == [410, 200]
     assert again["redelivery_count"] == 1
-    assert not service.endpoint_disabled(world.tenant.tenant_id, receiver.url())
+    assert not service.endpoint_disabled(tenant_id=world.tenant.tenant_id, url=receiver.url())
 
 
 def test_exhausted_retries_fail_and_redelivery_replays(world: World, receiver: Receiver) -> None:
@@ -219,7 +219,7 @@ def test_duplicate_backs_off_while_an_attempt_is_held_and_takes_over_a_dead_one(
     service = create_webhook_service(world.table, queue_url=world.stack.ref("WebhooksDLQ"))
     job = WebhookJob(job_id=delivery_id, tenant_id=world.tenant.tenant_id, delivery_id=delivery_id)
     # AND worker A has claimed attempt 1 and is (as far as anyone knows) POSTing right now
-    pending = service.get_delivery(world.tenant.tenant_id, delivery_id)
+    pending = service.get_delivery(tenant_id=world.tenant.tenant_id, delivery_id=delivery_id)
     held = service.claim(pending, 1, lease_seconds=30)
     assert held is not None and held["status"] == "DELIVERING"
     # WHEN worker B gets a duplicate of the same message
@@ -239,7 +239,7 @@ def test_duplicate_backs_off_while_an_attempt_is_held_and_takes_over_a_dead_one(
     assert deliver(job, service=service, settings=settings) == "delivered"
     assert deliver(job, service=service, settings=settings) == "duplicate"
     assert len(receiver.wait_for(1)) == 1
-    stored = service.get_delivery(world.tenant.tenant_id, delivery_id)
+    stored = service.get_delivery(tenant_id=world.tenant.tenant_id, delivery_id=delivery_id)
     assert stored["status"] == "DELIVERED" and len(stored["attempts"]) == 1
     # AND A's late result, should it come back, is not recorded over the takeover's
     late = {"attempt": 1, "started_at": "2026-01-01T00:00:00.000Z", "status": "succeeded"}

@@ -133,7 +133,7 @@ def test_an_internal_fault_is_recorded_and_follows_the_schedule(
     with pytest.raises(RuntimeError):
         deliver(job, service=service, settings=get_settings())
     # ... AND the attempt is recorded and the next one queued, so the claim does not linger
-    stored = service.get_delivery(world.tenant.tenant_id, job.delivery_id)
+    stored = service.get_delivery(tenant_id=world.tenant.tenant_id, delivery_id=job.delivery_id)
     assert stored["status"] == "PENDING" and stored["attempt_count"] == 1
     assert stored["attempts"][0]["error"] == "internal error: RuntimeError"
     assert [attempt for attempt, _ in queued] == [2]

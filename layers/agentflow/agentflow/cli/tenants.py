@@ -39,7 +39,9 @@ def cmd_tenants_revoke_key(args: argparse.Namespace) -> int:
 
     connect()
     try:
-        create_tenant_service(table(get_settings().table_name)).revoke_key(args.tenant_id, args.key_id)
+        create_tenant_service(table(get_settings().table_name)).revoke_key(
+            tenant_id=args.tenant_id, key_id=args.key_id
+        )
     except NotFoundError as exc:
         print(exc.message, file=sys.stderr)
         return 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
@@ -81,7 +82,7 @@ class RecordingResponse(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def from_item(cls, item: dict[str, Any]) -> RecordingResponse:
+    def from_item(cls, item: Mapping[str, Any]) -> RecordingResponse:
         """Build from the stored item (DynamoDB numbers arrive as Decimal)."""
         data = {k: v for k, v in item.items() if k in cls.model_fields}
         for key in ("size_bytes", "channels", "sample_rate"):

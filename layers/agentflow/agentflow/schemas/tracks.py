@@ -7,6 +7,7 @@ stored as its own small object (see docs/CALL.md for why parts are not S3 multip
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
@@ -67,7 +68,7 @@ class TrackResponse(BaseModel):
     completed_at: datetime | None = None
 
     @classmethod
-    def from_item(cls, item: dict[str, Any]) -> TrackResponse:
+    def from_item(cls, item: Mapping[str, Any]) -> TrackResponse:
         """Build from the stored item (DynamoDB numbers arrive as Decimal)."""
         data = {k: v for k, v in item.items() if k in cls.model_fields}
         for key in (

@@ -7,11 +7,12 @@ Stages and API routes call these operations; the state rules themselves live in
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agentflow.aws import records
+from agentflow.aws.items import RecordingItem, SessionItem
 from agentflow.services import recordings as recs
 from agentflow.services.sessions import session_key
 from agentflow.services.tracks import schedule_on_end
@@ -25,34 +26,52 @@ log = logging.getLogger(__name__)
 
 
 class Emit(Protocol):
-    """``emit``"""
+    """Record a webhook event of ``session`` (and queue its delivery); return the event id."""
 
     def __call__(
-        self, session: dict[str, Any], event_type: str, data: dict[str, Any], *, event_key: str
+        self, session: SessionItem, event_type: str, data: Mapping[str, Any], *, event_key: str
     ) -> str: ...
 
 
 class Fail(Protocol):
     """Mark FAILED and emit ``summary.failed`` once; False if the recording had already ended."""
 
-    def __call__(self, recording: dict[str, Any], *, stage: str, reason: str) -> bool: ...
+    def __call__(self, recording: RecordingItem, *, stage: str, reason: str) -> bool: ...
+
+
+class MaybeStart(Protocol):
+    """Start an UPLOADED recording when its session allows: auto-start, or already ended."""
+
+    def __call__(self, session: SessionItem, recording: RecordingItem) -> bool: ...
+
+
+class SessionEnded(Protocol):
+    """Emit ``session.ended``, start any recording that waited for the end, queue track assembly."""
+
+    def __call__(self, session: SessionItem) -> None: ...
+
+
+class GetSessionAny(Protocol):
+    """The session even when soft-deleted (the pipeline still reports on it); ``None`` if absent."""
+
+    def __call__(self, *, tenant_id: str, session_id: str) -> SessionItem | None: ...
 
 
 @dataclass(frozen=True)
 class PipelineService:
     """Operations that move recordings through the pipeline."""
 
-    maybe_start: Callable[[dict[str, Any], dict[str, Any]], bool]
-    session_ended: Callable[[dict[str, Any]], None]
+    maybe_start: MaybeStart
+    session_ended: SessionEnded
     emit: Emit
     fail: Fail
-    get_session_any: Callable[[str, str], dict[str, Any] | None]
+    get_session_any: GetSessionAny
 
 
 def create_pipeline_service(table: Table, settings: Settings) -> PipelineService:
     """Build the pipeline operations over ``table`` with the queue URLs from ``settings``."""
 
-    def emit(session: dict[str, Any], event_type: str, data: dict[str, Any], *, event_key: str) -> str:
+    def emit(session: SessionItem, event_type: str, data: Mapping[str, Any], *, event_key: str) -> str:
         return emit_event(
             table,
             queue_url=settings.webhooks_queue_url,
@@ -63,14 +82,11 @@ def create_pipeline_service(table: Table, settings: Settings) -> PipelineService
             event_key=event_key,
         )
 
-    def get_session_any(tenant_id: str, session_id: str) -> dict[str, Any] | None:
+    def get_session_any(*, tenant_id: str, session_id: str) -> SessionItem | None:
         """The session even when soft-deleted (the pipeline still reports on it)."""
-        item: dict[str, Any] | None = table.get_item(
-            Key=dict(zip(("pk", "sk"), session_key(tenant_id, session_id), strict=True)), ConsistentRead=True
-        ).get("Item")
-        return item
+        return records.get_any(table, *session_key(tenant_id, session_id), kind=SessionItem)
 
-    def maybe_start(session: dict[str, Any], recording: dict[str, Any]) -> bool:
+    def maybe_start(session: SessionItem, recording: RecordingItem) -> bool:
         """Start an UPLOADED recording when its session allows: auto-start, or already ended."""
         if recording["status"] != "UPLOADED":
             return False
@@ -86,7 +102,7 @@ def create_pipeline_service(table: Table, settings: Settings) -> PipelineService
             diarize_queue=settings.diarize_queue_url,
         )
 
-    def session_ended(session: dict[str, Any]) -> None:
+    def session_ended(session: SessionItem) -> None:
         """Emit ``session.ended``, start any recording that waited for the end, queue track assembly."""
         emit(
             session,
@@ -100,13 +116,13 @@ def create_pipeline_service(table: Table, settings: Settings) -> PipelineService
             # The participants' tracks become the session's recording (issue 16, stages.assemble).
             schedule_on_end(table, settings, session)
 
-    def fail(recording: dict[str, Any], *, stage: str, reason: str) -> bool:
+    def fail(recording: RecordingItem, *, stage: str, reason: str) -> bool:
         """Mark FAILED and emit ``summary.failed`` once; False if the recording had already ended."""
         failed = recs.mark_failed(table, recording, stage=stage, reason=reason)
         if failed is None:
             return False
         log.warning("recording %s failed in %s: %s", recording["recording_id"], stage, reason)
-        session = get_session_any(recording["tenant_id"], recording["session_id"])
+        session = get_session_any(tenant_id=recording["tenant_id"], session_id=recording["session_id"])
         if session is not None:
             emit(
                 session,

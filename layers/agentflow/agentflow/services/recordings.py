@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from agentflow.aws import keys, records
 from agentflow.aws.clients import client
+from agentflow.aws.items import ChunkItem, RecordingItem, SessionItem
 from agentflow.errors import NotFoundError, ValidationError
 from agentflow.ids import new_id, now_iso, utcnow
 from agentflow.schemas.messages import ChunkSpan, Stage, StageJob
@@ -28,6 +30,11 @@ if TYPE_CHECKING:
 
 ANALYSIS_STAGES = ("transcribe", "diarize")
 ALLOWED_VIDEO_TYPES = frozenset({"video/webm", "video/mp4", "video/quicktime"})
+# Where each analysis stage keeps the set of its stored chunks (a set attribute: a repeat adds nothing).
+_DONE_SETS: dict[str, Literal["transcribe_chunks_done", "diarize_chunks_done"]] = {
+    "transcribe": "transcribe_chunks_done",
+    "diarize": "diarize_chunks_done",
+}
 _KEY_PATTERN = re.compile(r"^recordings/(ten_[0-9a-z]+)/(ses_[0-9a-z]+)/(rec_[0-9a-z]+)/(.+)$")
 
 
@@ -109,13 +116,13 @@ def create_upload(
     table: Table,
     *,
     bucket: str,
-    session: dict[str, Any],
+    session: SessionItem,
     filename: str,
     content_type: str,
     max_bytes: int,
     expires_in: int,
     actor: str,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[RecordingItem, dict[str, Any]]:
     """Create a PENDING_UPLOAD recording and its presigned POST; return ``(recording, post)``."""
     if not content_type_allowed(content_type):
         raise ValidationError(
@@ -140,6 +147,7 @@ def create_upload(
             upload_expires_at=expires_at.isoformat(),
         ),
         actor=actor,
+        kind=RecordingItem,
     )
     post = client("s3").generate_presigned_post(
         Bucket=bucket,
@@ -151,15 +159,15 @@ def create_upload(
     return recording, {**post, "expires_at": expires_at}
 
 
-def get_recording(table: Table, recording_id: str, tenant_id: str) -> dict[str, Any]:
+def get_recording(table: Table, *, tenant_id: str, recording_id: str) -> RecordingItem:
     """Return a live recording of ``tenant_id`` or raise ``NotFoundError``."""
-    item = records.get_live(table, *recording_key(tenant_id, recording_id))
+    item = records.get_live(table, *recording_key(tenant_id, recording_id), kind=RecordingItem)
     if item is None:
         raise NotFoundError.of("Recording", recording_id)
     return item
 
 
-def session_recordings(table: Table, session_id: str) -> list[dict[str, Any]]:
+def session_recordings(table: Table, session_id: str) -> list[RecordingItem]:
     """The live recordings of a session, oldest first."""
     items, _ = records.query_live(
         table,
@@ -168,18 +176,19 @@ def session_recordings(table: Table, session_id: str) -> list[dict[str, Any]]:
         index="gsi1",
         newest_first=False,
         limit=100,
+        kind=RecordingItem,
     )
     return items
 
 
 def transition(
     table: Table,
-    recording: dict[str, Any],
+    recording: RecordingItem,
     *,
     to: str,
     from_: tuple[str, ...],
-    values: dict[str, Any] | None = None,
-) -> dict[str, Any] | None:
+    values: Mapping[str, Any] | None = None,
+) -> RecordingItem | None:
     """Move a recording ``from_`` one of the given statuses ``to`` another; ``None`` if it was not in them."""
     try:
         return records.update(
@@ -188,6 +197,7 @@ def transition(
             actor="pipeline",
             values={"status": to, **(values or {})},
             condition=Attr("status").is_in(list(from_)),
+            kind=RecordingItem,
         )
     except ClientError as exc:
         if records.is_conditional_failure(exc):
@@ -195,7 +205,7 @@ def transition(
         raise
 
 
-def recording_chunks(recording: dict[str, Any]) -> list[ChunkSpan]:
+def recording_chunks(recording: RecordingItem) -> list[ChunkSpan]:
     """The recording's chunk plan (set by ingest); one chunk, the whole recording, when it has none."""
     stored = recording.get("chunks")
     if not stored:
@@ -203,7 +213,7 @@ def recording_chunks(recording: dict[str, Any]) -> list[ChunkSpan]:
     return [ChunkSpan(index=int(c["index"]), start=float(c["start"]), end=float(c["end"])) for c in stored]
 
 
-def chunks_value(chunks: list[ChunkSpan]) -> list[dict[str, Any]]:
+def chunks_value(chunks: list[ChunkSpan]) -> list[ChunkItem]:
     """The plan as stored on the recording (DynamoDB numbers are Decimal)."""
     return [
         {"index": c.index, "start": Decimal(str(round(c.start, 3))), "end": Decimal(str(round(c.end, 3)))}
@@ -212,7 +222,7 @@ def chunks_value(chunks: list[ChunkSpan]) -> list[dict[str, Any]]:
 
 
 def start_processing(
-    table: Table, recording: dict[str, Any], *, transcribe_queue: str, diarize_queue: str
+    table: Table, recording: RecordingItem, *, transcribe_queue: str, diarize_queue: str
 ) -> bool:
     """Fan out: UPLOADED → PROCESSING, then one job per chunk to each analysis stage.
 
@@ -239,7 +249,7 @@ def start_processing(
     return True
 
 
-def _job(recording: dict[str, Any], stage: Stage, chunk: ChunkSpan | None, *, total: int = 1) -> StageJob:
+def _job(recording: RecordingItem, stage: Stage, chunk: ChunkSpan | None, *, total: int = 1) -> StageJob:
     job_id = f"{recording['recording_id']}:{stage}"
     return StageJob(
         job_id=job_id if total == 1 or chunk is None else f"{job_id}:{chunk.index}",
@@ -268,34 +278,34 @@ def _send_jobs(queue_url: str, jobs: list[StageJob]) -> None:
             )
 
 
-def send_stage_jobs(recording: dict[str, Any], *, queues: dict[Stage, str]) -> None:
+def send_stage_jobs(recording: RecordingItem, *, queues: dict[Stage, str]) -> None:
     """Queue one whole-recording job per named stage for ``recording`` (the fan-in's summarize)."""
     for stage, url in queues.items():
         _send_jobs(url, [_job(recording, stage, None)])
 
 
 def record_stage(
-    table: Table, recording: dict[str, Any], stage: str, progress: dict[str, Any]
-) -> dict[str, Any]:
+    table: Table, recording: RecordingItem, stage: str, progress: Mapping[str, Any]
+) -> RecordingItem:
     """Set ``stages.<stage>`` (progress, timings, errors) on a live recording; return the new item."""
     values = _numbers(progress)
-    result: dict[str, Any] = table.update_item(
+    result = table.update_item(
         Key=_key(recording),
         UpdateExpression="SET stages.#s = :p, updated_at = :now, updated_by = :by",
         ExpressionAttributeNames={"#s": stage},
         ExpressionAttributeValues={":p": values, ":now": now_iso(), ":by": f"stage:{stage}"},
         ReturnValues="ALL_NEW",
-    )["Attributes"]
-    return result
+    )
+    return records.as_item(result["Attributes"], kind=RecordingItem)
 
 
-def chunks_done(recording: dict[str, Any], stage: str) -> set[int]:
+def chunks_done(recording: RecordingItem, stage: str) -> set[int]:
     """The chunks of ``stage`` whose artifact is stored (a set attribute: a repeat adds nothing)."""
-    return {int(index) for index in recording.get(f"{stage}_chunks_done") or ()}
+    return {int(index) for index in recording.get(_DONE_SETS[stage]) or ()}
 
 
 def record_chunk_start(
-    table: Table, recording: dict[str, Any], stage: str, index: int, *, started_at: str
+    table: Table, recording: RecordingItem, stage: str, index: int, *, started_at: str
 ) -> int:
     """Chunk ``index`` of ``stage`` is RUNNING (attempt n + 1 of it; one more for the stage). Returns n + 1."""
     previous = recording.get("stages", {}).get(stage, {}).get("runs", {}).get(str(index), {})
@@ -321,7 +331,7 @@ def record_chunk_start(
 
 
 def record_chunk_retrying(
-    table: Table, recording: dict[str, Any], stage: str, index: int, *, error: str
+    table: Table, recording: RecordingItem, stage: str, index: int, *, error: str
 ) -> None:
     """Chunk ``index`` failed with ``error`` and goes back to the queue: the stage is RETRYING."""
     table.update_item(
@@ -336,30 +346,32 @@ def record_chunk_retrying(
 
 
 def record_chunk_done(
-    table: Table, recording: dict[str, Any], stage: str, index: int, run: dict[str, Any]
-) -> dict[str, Any]:
+    table: Table, recording: RecordingItem, stage: str, index: int, run: Mapping[str, Any]
+) -> RecordingItem:
     """Chunk ``index``'s artifact is stored: add it to the stage's done set; return the new item.
 
     ``stages.<stage>.chunks.done`` follows the set's size and only ever grows, so two chunks
     finishing at once, or a chunk delivered twice, leave the count right.
     """
-    updated: dict[str, Any] = table.update_item(
+    added = table.update_item(
         Key=_key(recording),
         UpdateExpression="SET stages.#s.runs.#c = :run, updated_at = :now ADD #done :index",
-        ExpressionAttributeNames={"#s": stage, "#c": str(index), "#done": f"{stage}_chunks_done"},
+        ExpressionAttributeNames={"#s": stage, "#c": str(index), "#done": _DONE_SETS[stage]},
         ExpressionAttributeValues={":run": _numbers(run), ":now": now_iso(), ":index": {str(index)}},
         ReturnValues="ALL_NEW",
-    )["Attributes"]
+    )
+    updated = records.as_item(added["Attributes"], kind=RecordingItem)
     done = len(chunks_done(updated, stage))
     try:
-        updated = table.update_item(
+        counted = table.update_item(
             Key=_key(recording),
             UpdateExpression="SET stages.#s.chunks.done = :n",
             ConditionExpression=Attr(f"stages.{stage}.chunks.done").lt(done),
             ExpressionAttributeNames={"#s": stage},
             ExpressionAttributeValues={":n": done},
             ReturnValues="ALL_NEW",
-        )["Attributes"]
+        )
+        updated = records.as_item(counted["Attributes"], kind=RecordingItem)
     except ClientError as exc:
         if not records.is_conditional_failure(exc):
             raise
@@ -367,8 +379,8 @@ def record_chunk_done(
 
 
 def record_stage_done(
-    table: Table, recording: dict[str, Any], stage: str, fields: dict[str, Any]
-) -> dict[str, Any]:
+    table: Table, recording: RecordingItem, stage: str, fields: Mapping[str, Any]
+) -> RecordingItem:
     """Every chunk of ``stage`` is done and merged: DONE with ``fields`` (timings, the artifact)."""
     names = {"#s": stage, "#st": "status", **{f"#f{i}": k for i, k in enumerate(fields)}}
     values = {":done": "DONE", ":now": now_iso()}
@@ -376,26 +388,26 @@ def record_stage_done(
     for i, value in enumerate(_numbers(fields).values()):
         values[f":f{i}"] = value
         sets.append(f"stages.#s.#f{i} = :f{i}")
-    result: dict[str, Any] = table.update_item(
+    result = table.update_item(
         Key=_key(recording),
         UpdateExpression="SET " + ", ".join(sets),
         ExpressionAttributeNames=names,
         ExpressionAttributeValues=values,
         ReturnValues="ALL_NEW",
-    )["Attributes"]
-    return result
+    )
+    return records.as_item(result["Attributes"], kind=RecordingItem)
 
 
-def _numbers(values: dict[str, Any]) -> dict[str, Any]:
+def _numbers(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (Decimal(str(round(v, 3))) if isinstance(v, float) else v) for k, v in values.items()}
 
 
-def _key(recording: dict[str, Any]) -> dict[str, str]:
+def _key(recording: RecordingItem) -> dict[str, str]:
     pk, sk = recording_key(recording["tenant_id"], recording["recording_id"])
     return {"pk": pk, "sk": sk}
 
 
-def claim_summarize(table: Table, recording: dict[str, Any], *, job_id: str) -> bool:
+def claim_summarize(table: Table, recording: RecordingItem, *, job_id: str) -> bool:
     """Fan-in: True for exactly one job once every analysis stage is DONE, until the job is sent.
 
     The claim names the job that won it, so that job — redelivered after a crash anywhere before
@@ -420,7 +432,7 @@ def claim_summarize(table: Table, recording: dict[str, Any], *, job_id: str) -> 
         raise
 
 
-def mark_summarize_sent(table: Table, recording: dict[str, Any]) -> None:
+def mark_summarize_sent(table: Table, recording: RecordingItem) -> None:
     """Record that the fan-in's summarize job is on its queue (no further claim succeeds)."""
     table.update_item(
         Key=_key(recording),
@@ -429,7 +441,7 @@ def mark_summarize_sent(table: Table, recording: dict[str, Any]) -> None:
     )
 
 
-def mark_failed(table: Table, recording: dict[str, Any], *, stage: str, reason: str) -> dict[str, Any] | None:
+def mark_failed(table: Table, recording: RecordingItem, *, stage: str, reason: str) -> RecordingItem | None:
     """Mark a recording FAILED with a human-readable reason; ``None`` if it already ended."""
     return transition(
         table,

@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from agentflow.aws import keys, records
+from agentflow.aws.items import PublicKeyItem, SignatureItem
 from agentflow.crypto import jws, kms
 from agentflow.crypto.canonical import document_hash
 from agentflow.crypto.jwks import load_public_key, public_key_pem
@@ -38,8 +39,6 @@ from agentflow.ids import now_iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
-
-    from agentflow.aws.items import PublicKeyItem
 
 ACTIVE = "ACTIVE"
 COMPROMISED = "COMPROMISED"
@@ -79,9 +78,9 @@ def public_record(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _plain(item[name]) for name in RECORD_FIELDS if name in item}
 
 
-def list_public_keys(table: Table) -> list[dict[str, Any]]:
+def list_public_keys(table: Table) -> list[PublicKeyItem]:
     """Every published, uncompromised public-key item, oldest first."""
-    items: list[dict[str, Any]] = []
+    items: list[PublicKeyItem] = []
     start: dict[str, Any] | None = None
     for _ in range(_MAX_KEY_PAGES):
         kwargs: dict[str, Any] = {
@@ -91,7 +90,8 @@ def list_public_keys(table: Table) -> list[dict[str, Any]]:
         if start:
             kwargs["ExclusiveStartKey"] = start
         page = table.query(**kwargs)
-        items.extend(i for i in page.get("Items", []) if i.get("status") == ACTIVE)
+        found = (records.as_item(i, kind=PublicKeyItem) for i in page.get("Items", []))
+        items.extend(i for i in found if i.get("status") == ACTIVE)
         start = page.get("LastEvaluatedKey")
         if not start:
             return items
@@ -103,13 +103,13 @@ def jwks_document(table: Table) -> dict[str, list[dict[str, Any]]]:
     return {"keys": [dict(item["jwk"]) for item in list_public_keys(table)]}
 
 
-def get_public_key(table: Table, kid: str) -> dict[str, Any]:
+def get_public_key(table: Table, kid: str) -> PublicKeyItem:
     """The public-key item for ``kid`` (``jwk``, ``public_key_pem``, ``kms_key_id``, ``status``…).
 
     Raises:
         NotFoundError: unknown, deleted, or compromised.
     """
-    item = records.get_live(table, keys.public_key_pk(kid), keys.PUBLIC_KEY_SK)
+    item = records.get_live(table, keys.public_key_pk(kid), keys.PUBLIC_KEY_SK, kind=PublicKeyItem)
     if item is None or item.get("status") != ACTIVE:
         raise NotFoundError.of("Public key", kid)
     return item
@@ -127,13 +127,15 @@ def mark_compromised(table: Table, kid: str, *, actor: str) -> None:
         raise
 
 
-def get_signature(table: Table, tenant_id: str, signature_id: str) -> dict[str, Any]:
+def get_signature(table: Table, *, tenant_id: str, signature_id: str) -> dict[str, Any]:
     """A tenant's signature record (public fields).
 
     Raises:
         NotFoundError: absent, deleted, or another tenant's.
     """
-    item = records.get_live(table, keys.tenant_pk(tenant_id), keys.signature(signature_id))
+    item = records.get_live(
+        table, keys.tenant_pk(tenant_id), keys.signature(signature_id), kind=SignatureItem
+    )
     if item is None:
         raise NotFoundError.of("Signature", signature_id)
     return public_record(item)
@@ -240,7 +242,7 @@ def create_signing_service(
     def key_for(kid: str) -> kms.KmsKey:
         if kid in known:
             return known[kid]
-        item = records.get_live(table, keys.public_key_pk(kid), keys.PUBLIC_KEY_SK)
+        item = records.get_live(table, keys.public_key_pk(kid), keys.PUBLIC_KEY_SK, kind=PublicKeyItem)
         if item is None:
             raise SigningError(f"Signing key {kid} is unknown: prepare() names the key to sign with")
         key = kms.resolve_signing_key(kms_client, str(item["kms_key_id"]))
@@ -269,14 +271,14 @@ def create_signing_service(
             document_hash=document_hash(summary),
         )
 
-    def store(item: dict[str, Any]) -> dict[str, Any]:
+    def store(item: dict[str, Any]) -> SignatureItem:
         try:
-            return records.put_new(table, item, actor=actor)
+            return records.put_new(table, item, actor=actor, kind=SignatureItem)
         except ClientError as exc:
             if not records.is_conditional_failure(exc):
                 raise
         # A redelivered job signs the same block again: return what was stored, if it is the same.
-        existing = records.get_live(table, item["pk"], item["sk"])
+        existing = records.get_live(table, item["pk"], item["sk"], kind=SignatureItem)
         same = existing is not None and all(
             existing.get(k) == item[k] for k in ("document_hash", "pdf_sha256", "summary_id", "session_id")
         )
@@ -320,7 +322,7 @@ def create_signing_service(
         # Checked now, not at prepare(): the key may have been disabled while the PDF rendered.
         kms.describe_signing_key(kms_client, key.key_id)
         found = table.get_item(Key={"pk": keys.public_key_pk(key.kid), "sk": keys.PUBLIC_KEY_SK})
-        published_item = cast("PublicKeyItem | None", found.get("Item"))
+        published_item = records.as_item(found["Item"], kind=PublicKeyItem) if "Item" in found else None
         if published_item is not None and published_item.get("status") != ACTIVE:
             raise SigningError(f"Signing key {key.kid} is {published_item.get('status')}: rotate the key")
         created_at = now_iso()

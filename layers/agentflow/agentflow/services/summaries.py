@@ -15,6 +15,7 @@ from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from agentflow.aws import keys, records
+from agentflow.aws.items import SummaryItem
 from agentflow.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -46,19 +47,19 @@ class RecordSummary(Protocol):
 class LatestSummary(Protocol):
     """The newest completed summary item of a tenant's session; ``NotFoundError`` if none yet."""
 
-    def __call__(self, *, tenant_id: str, session_id: str) -> dict[str, Any]: ...
+    def __call__(self, *, tenant_id: str, session_id: str) -> SummaryItem: ...
 
 
 class SummaryDocument(Protocol):
     """The summary JSON of a summary item (read from S3)."""
 
-    def __call__(self, item: dict[str, Any]) -> dict[str, Any]: ...
+    def __call__(self, item: SummaryItem) -> dict[str, Any]: ...
 
 
 class PdfUrl(Protocol):
     """A presigned GET URL of a summary item's PDF, downloaded as ``filename``."""
 
-    def __call__(self, item: dict[str, Any], *, filename: str, expires_in: int) -> str: ...
+    def __call__(self, item: SummaryItem, *, filename: str, expires_in: int) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def create_summary_service(table: Table, s3: S3Client, *, bucket: str) -> Summar
             raise
         return True
 
-    def latest(*, tenant_id: str, session_id: str) -> dict[str, Any]:
+    def latest(*, tenant_id: str, session_id: str) -> SummaryItem:
         items, _ = records.query_live(
             table,
             keys.session(session_id),
@@ -123,17 +124,18 @@ def create_summary_service(table: Table, s3: S3Client, *, bucket: str) -> Summar
             index="gsi1",
             limit=1,
             filter_expression=Attr("tenant_id").eq(tenant_id) & Attr("status").eq(COMPLETED),
+            kind=SummaryItem,
         )
         if not items:
             raise NotFoundError(f"Summary of session {session_id} not found")
         return items[0]
 
-    def document(item: dict[str, Any]) -> dict[str, Any]:
+    def document(item: SummaryItem) -> dict[str, Any]:
         body = s3.get_object(Bucket=bucket, Key=item["summary_key"])["Body"].read()
         summary: dict[str, Any] = json.loads(body)
         return summary
 
-    def pdf_url(item: dict[str, Any], *, filename: str, expires_in: int) -> str:
+    def pdf_url(item: SummaryItem, *, filename: str, expires_in: int) -> str:
         return s3.generate_presigned_url(
             "get_object",
             Params={

@@ -5,18 +5,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Protocol
 
 from agentflow.aws import keys, records
+from agentflow.aws.items import ApiKeyItem, TenantItem
 from agentflow.errors import NotFoundError, UnauthorizedError
 from agentflow.ids import new_id, now_iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
-
-    from agentflow.aws.items import ApiKeyItem
 
 API_KEY_PREFIX = "af_"
 
@@ -42,6 +40,12 @@ class NewTenant:
     webhook_secret: str
 
 
+class KeyTenant(TenantItem):
+    """The tenant an API key authenticates, with the key's id (for the audit fields)."""
+
+    key_id: str
+
+
 class CreateTenant(Protocol):
     """Create a tenant with one API key and a webhook signing secret."""
 
@@ -57,7 +61,19 @@ class IssueKey(Protocol):
 class RevokeKey(Protocol):
     """Revoke one of a tenant's keys (the record stays, marked REVOKED)."""
 
-    def __call__(self, tenant_id: str, key_id: str, *, actor: str = ...) -> None: ...
+    def __call__(self, *, tenant_id: str, key_id: str, actor: str = ...) -> None: ...
+
+
+class Authenticate(Protocol):
+    """Return the tenant of an active API key, or raise ``UnauthorizedError``."""
+
+    def __call__(self, key: str) -> KeyTenant: ...
+
+
+class GetTenant(Protocol):
+    """Return a live tenant or raise ``NotFoundError``."""
+
+    def __call__(self, tenant_id: str) -> TenantItem: ...
 
 
 @dataclass(frozen=True)
@@ -66,9 +82,9 @@ class TenantService:
 
     create_tenant: CreateTenant
     issue_key: IssueKey
-    authenticate: Callable[[str], dict[str, Any]]
+    authenticate: Authenticate
     revoke_key: RevokeKey
-    get_tenant: Callable[[str], dict[str, Any]]
+    get_tenant: GetTenant
 
 
 def create_tenant_service(table: Table) -> TenantService:
@@ -115,27 +131,32 @@ def create_tenant_service(table: Table) -> TenantService:
         key_id, key = issue_key(tenant_id, actor=actor)
         return NewTenant(tenant_id=tenant_id, name=name, key_id=key_id, api_key=key, webhook_secret=secret)
 
-    def authenticate(key: str) -> dict[str, Any]:
+    def authenticate(key: str) -> KeyTenant:
         """Return the tenant of an active API key, or raise ``UnauthorizedError``."""
         if not key.startswith(API_KEY_PREFIX) or len(key) > 200:
             raise UnauthorizedError()
         found = table.get_item(Key={"pk": keys.api_key_pk(hash_api_key(key)), "sk": keys.API_KEY_SK})
-        item = cast("ApiKeyItem | None", found.get("Item"))
+        item = records.as_item(found["Item"], kind=ApiKeyItem) if "Item" in found else None
         if item is None or item.get("status") != "ACTIVE":
             raise UnauthorizedError()
-        tenant = records.get_live(table, keys.tenant_pk(item["tenant_id"]), keys.TENANT_SK)
+        tenant = records.get_live(table, keys.tenant_pk(item["tenant_id"]), keys.TENANT_SK, kind=TenantItem)
         if tenant is None:
             raise UnauthorizedError()
         return {**tenant, "key_id": item["key_id"]}
 
-    def revoke_key(tenant_id: str, key_id: str, *, actor: str = "cli") -> None:
+    def revoke_key(*, tenant_id: str, key_id: str, actor: str = "cli") -> None:
         """Revoke one of a tenant's keys (the record stays, marked REVOKED).
 
         Raises:
             NotFoundError: the tenant has no such live key.
         """
         items, _ = records.query_live(
-            table, keys.tenant_pk(tenant_id), sk_prefix=keys.api_key_gsi1sk(key_id), index="gsi1", limit=1
+            table,
+            keys.tenant_pk(tenant_id),
+            sk_prefix=keys.api_key_gsi1sk(key_id),
+            index="gsi1",
+            limit=1,
+            kind=ApiKeyItem,
         )
         if not items:
             raise NotFoundError.of("API key", key_id)
@@ -147,9 +168,9 @@ def create_tenant_service(table: Table) -> TenantService:
             values={"status": "REVOKED", "revoked_at": now_iso(), "revoked_by": actor},
         )
 
-    def get_tenant(tenant_id: str) -> dict[str, Any]:
+    def get_tenant(tenant_id: str) -> TenantItem:
         """Return a live tenant or raise ``NotFoundError``."""
-        tenant = records.get_live(table, keys.tenant_pk(tenant_id), keys.TENANT_SK)
+        tenant = records.get_live(table, keys.tenant_pk(tenant_id), keys.TENANT_SK, kind=TenantItem)
         if tenant is None:
             raise NotFoundError.of("Tenant", tenant_id)
         return tenant

@@ -17,16 +17,16 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from agentflow.aws import keys, records
 from agentflow.aws.clients import client, presigner
+from agentflow.aws.items import RecordingItem, Role, SessionItem, TrackItem
 from agentflow.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from agentflow.ids import new_id, now_iso, utcnow
 from agentflow.schemas.messages import AssembleJob
@@ -35,9 +35,11 @@ from agentflow.services.recordings import recording_key
 from agentflow.services.webhooks import MAX_SQS_DELAY_SECONDS, emit_event
 from agentflow.settings import Settings
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
 log = logging.getLogger(__name__)
 
-Role = Literal["host", "client"]
 ROLES: tuple[Role, Role] = ("host", "client")  # channel 0, channel 1 of the built recording
 RECORDING, COMPLETED = "RECORDING", "COMPLETED"
 
@@ -80,17 +82,17 @@ def max_part_bytes(settings: Settings, kind: str) -> int:
     return settings.track_max_part_bytes_audio if kind == "audio" else settings.track_max_part_bytes_video
 
 
-def track_prefix(track: dict[str, Any]) -> str:
+def track_prefix(track: TrackItem) -> str:
     """The folder of a track's parts."""
     return f"tracks/{track['tenant_id']}/{track['session_id']}/{track['role']}/{track['track_id']}/"
 
 
-def part_key(track: dict[str, Any], part_number: int) -> str:
+def part_key(track: TrackItem, part_number: int) -> str:
     """The object key of one part."""
     return f"{track_prefix(track)}{part_number:06d}.{track['extension']}"
 
 
-def part_number_of(track: dict[str, Any], key: str) -> int | None:
+def part_number_of(track: TrackItem, key: str) -> int | None:
     """The part number an object key names, or ``None`` when it is not a part of ``track``."""
     prefix = track_prefix(track)
     if not key.startswith(prefix):
@@ -106,10 +108,10 @@ def tracks_recording_id(session_id: str) -> str:
     return f"rec_{session_id.split('_', 1)[1]}"
 
 
-def session_tracks(table: Any, session_id: str, role: Role | None = None) -> list[dict[str, Any]]:
+def session_tracks(table: Table, session_id: str, role: Role | None = None) -> list[TrackItem]:
     """The live tracks of a session (or of one participant), by role then start time."""
     prefix = keys.TRACK + (f"{role}#" if role else "")
-    items: list[dict[str, Any]] = []
+    items: list[TrackItem] = []
     start: dict[str, Any] | None = None
     while True:
         kwargs: dict[str, Any] = {
@@ -121,13 +123,13 @@ def session_tracks(table: Any, session_id: str, role: Role | None = None) -> lis
         if start:
             kwargs["ExclusiveStartKey"] = start
         page = table.query(**kwargs)
-        items.extend(page.get("Items", []))
+        items.extend(records.as_item(item, kind=TrackItem) for item in page.get("Items", []))
         start = page.get("LastEvaluatedKey")
         if not start:
             return items
 
 
-def stored_parts(bucket: str, track: dict[str, Any]) -> list[tuple[int, int]]:
+def stored_parts(bucket: str, track: TrackItem) -> list[tuple[int, int]]:
     """``(part_number, size_bytes)`` of every part of ``track`` in the bucket, in order."""
     found: dict[int, int] = {}
     for page in (
@@ -142,7 +144,7 @@ def stored_parts(bucket: str, track: dict[str, Any]) -> list[tuple[int, int]]:
 
 def send_assemble_job(
     settings: Settings,
-    session: dict[str, Any],
+    session: SessionItem,
     *,
     trigger: Literal["ended", "completed", "grace"],
     suffix: str = "",
@@ -162,7 +164,7 @@ def send_assemble_job(
     )
 
 
-def schedule_on_end(table: Any, settings: Settings, session: dict[str, Any]) -> bool:
+def schedule_on_end(table: Table, settings: Settings, session: SessionItem) -> bool:
     """After a session ends: check its tracks now, and once more when the grace period is over.
 
     Returns:
@@ -175,35 +177,65 @@ def schedule_on_end(table: Any, settings: Settings, session: dict[str, Any]) -> 
     return True
 
 
-# The operations' signatures: (session, role, body, actor), (session, role or None for an API key,
-# track id), …; tracks and sessions are the stored items.
-_CreateTrack = Callable[[dict[str, Any], Role, CreateTrackRequest, str], dict[str, Any]]
-_GetTrack = Callable[[dict[str, Any], Role | None, str], dict[str, Any]]
-_ListTracks = Callable[[dict[str, Any], Role | None], list[dict[str, Any]]]
-_GrantParts = Callable[[dict[str, Any], dict[str, Any], list[PartSize]], list[dict[str, Any]]]
-_ListParts = Callable[[dict[str, Any]], list[tuple[int, int]]]
-_CompleteTrack = Callable[[dict[str, Any], dict[str, Any], int, str], dict[str, Any]]
+class CreateTrack(Protocol):
+    """Open a track for ``role`` (a recorder just started); raise if the session or limits forbid it."""
+
+    def __call__(
+        self, session: SessionItem, role: Role, body: CreateTrackRequest, *, actor: str
+    ) -> TrackItem: ...
+
+
+class GetTrack(Protocol):
+    """A track of ``session``; a join token (``role``) reaches only its own participant's (``None``: any)."""
+
+    def __call__(self, session: SessionItem, *, role: Role | None, track_id: str) -> TrackItem: ...
+
+
+class ListTracks(Protocol):
+    """The session's tracks: one participant's (join token) or everyone's (API key, ``None``)."""
+
+    def __call__(self, session: SessionItem, role: Role | None) -> list[TrackItem]: ...
+
+
+class GrantParts(Protocol):
+    """Presigned PUTs for ``parts``, each bound to its number, exact size and the track's type."""
+
+    def __call__(
+        self, session: SessionItem, track: TrackItem, parts: list[PartSize]
+    ) -> list[dict[str, Any]]: ...
+
+
+class ListParts(Protocol):
+    """``(part_number, size_bytes)`` of the parts of ``track`` already stored."""
+
+    def __call__(self, track: TrackItem) -> list[tuple[int, int]]: ...
+
+
+class CompleteTrack(Protocol):
+    """Mark ``track`` complete after ``part_count`` parts; idempotent for the same count."""
+
+    def __call__(
+        self, session: SessionItem, track: TrackItem, *, part_count: int, actor: str
+    ) -> TrackItem: ...
 
 
 @dataclass(frozen=True)
 class TrackService:
     """Operations of one participant's browser on its own tracks (join token) or a tenant's (API key)."""
 
-    create_track: _CreateTrack
-    get_track: _GetTrack
-    list_tracks: _ListTracks
-    grant_parts: _GrantParts
-    list_parts: _ListParts
-    complete_track: _CompleteTrack
+    create_track: CreateTrack
+    get_track: GetTrack
+    list_tracks: ListTracks
+    grant_parts: GrantParts
+    list_parts: ListParts
+    complete_track: CompleteTrack
 
 
-def create_track_service(table: Any, settings: Settings) -> TrackService:
+def create_track_service(table: Table, settings: Settings) -> TrackService:
     """Build the track operations over ``table`` and the recordings bucket of ``settings``."""
     bucket = settings.bucket_name
 
-    def create_track(
-        session: dict[str, Any], role: Role, body: CreateTrackRequest, actor: str
-    ) -> dict[str, Any]:
+    def create_track(session: SessionItem, role: Role, body: CreateTrackRequest, *, actor: str) -> TrackItem:
         """Open a track for ``role`` (a recorder just started); raise if the session or limits forbid it."""
         if session["status"] != "scheduled":
             raise ConflictError(
@@ -249,16 +281,19 @@ def create_track_service(table: Any, settings: Settings) -> TrackService:
                 "status": RECORDING,
             },
             actor=actor,
+            kind=TrackItem,
         )
 
-    def get_track(session: dict[str, Any], role: Role | None, track_id: str) -> dict[str, Any]:
+    def get_track(session: SessionItem, *, role: Role | None, track_id: str) -> TrackItem:
         """A track of ``session``; a join token (``role``) reaches only its own participant's.
 
         Raises:
             NotFoundError: no such live track in this session (another session's track looks absent).
             ForbiddenError: the track is the other participant's.
         """
-        item = records.get_live(table, keys.tenant_pk(session["tenant_id"]), keys.track(track_id))
+        item = records.get_live(
+            table, keys.tenant_pk(session["tenant_id"]), keys.track(track_id), kind=TrackItem
+        )
         if item is None or item["session_id"] != session["session_id"]:
             raise NotFoundError.of("Track", track_id)
         if role is not None and item["role"] != role:
@@ -267,20 +302,20 @@ def create_track_service(table: Any, settings: Settings) -> TrackService:
             )
         return item
 
-    def list_tracks(session: dict[str, Any], role: Role | None) -> list[dict[str, Any]]:
+    def list_tracks(session: SessionItem, role: Role | None) -> list[TrackItem]:
         """The session's tracks: one participant's (join token) or everyone's (API key)."""
         return session_tracks(table, session["session_id"], role)
 
-    def _built(session: dict[str, Any]) -> bool:
+    def _built(session: SessionItem) -> bool:
         """True once the session's recording has been built from its tracks (later parts are unused)."""
         built = records.get_live(
-            table, *recording_key(session["tenant_id"], tracks_recording_id(session["session_id"]))
+            table,
+            *recording_key(session["tenant_id"], tracks_recording_id(session["session_id"])),
+            kind=RecordingItem,
         )
         return built is not None and built["status"] != "PENDING_UPLOAD"
 
-    def grant_parts(
-        session: dict[str, Any], track: dict[str, Any], parts: list[PartSize]
-    ) -> list[dict[str, Any]]:
+    def grant_parts(session: SessionItem, track: TrackItem, parts: list[PartSize]) -> list[dict[str, Any]]:
         """Presigned PUTs for ``parts``, each bound to its number, exact size and the track's type."""
         if track["status"] == COMPLETED:
             raise ConflictError(f"Track {track['track_id']} is complete: it takes no more parts")
@@ -328,13 +363,11 @@ def create_track_service(table: Any, settings: Settings) -> TrackService:
             )
         return grants
 
-    def list_parts(track: dict[str, Any]) -> list[tuple[int, int]]:
+    def list_parts(track: TrackItem) -> list[tuple[int, int]]:
         """The parts of ``track`` already stored."""
         return stored_parts(bucket, track)
 
-    def complete_track(
-        session: dict[str, Any], track: dict[str, Any], part_count: int, actor: str
-    ) -> dict[str, Any]:
+    def complete_track(session: SessionItem, track: TrackItem, *, part_count: int, actor: str) -> TrackItem:
         """Mark ``track`` complete after ``part_count`` parts; idempotent for the same count.
 
         The first completion emits ``track.uploaded`` and, when the session has already ended,
@@ -359,11 +392,12 @@ def create_track_service(table: Any, settings: Settings) -> TrackService:
                 actor=actor,
                 values={"status": COMPLETED, "part_count": part_count, "completed_at": now_iso()},
                 condition=Attr("status").eq(RECORDING),
+                kind=TrackItem,
             )
         except ClientError as exc:
             if not records.is_conditional_failure(exc):
                 raise
-            current = get_track(session, None, track["track_id"])
+            current = get_track(session, role=None, track_id=track["track_id"])
             return _completed_again(current, part_count)
         stored = stored_parts(bucket, done)
         numbers = {n for n, _ in stored}
@@ -385,7 +419,7 @@ def create_track_service(table: Any, settings: Settings) -> TrackService:
             },
             event_key=f"{done['track_id']}:uploaded",
         )
-        fresh = records.get_live(table, *_session_key(session))
+        fresh = records.get_live(table, *_session_key(session), kind=SessionItem)
         if fresh is not None and fresh["status"] == "ended" and settings.assemble_queue_url:
             send_assemble_job(settings, fresh, trigger="completed", suffix=f":{done['track_id']}")
         return done
@@ -400,7 +434,7 @@ def create_track_service(table: Any, settings: Settings) -> TrackService:
     )
 
 
-def _completed_again(track: dict[str, Any], part_count: int) -> dict[str, Any]:
+def _completed_again(track: TrackItem, part_count: int) -> TrackItem:
     if int(track.get("part_count", -1)) != part_count:
         raise ConflictError(
             f"Track {track['track_id']} was completed with {int(track['part_count'])} parts, not {part_count}"
@@ -409,7 +443,7 @@ def _completed_again(track: dict[str, Any], part_count: int) -> dict[str, Any]:
     return track
 
 
-def _session_key(session: dict[str, Any]) -> tuple[str, str]:
+def _session_key(session: SessionItem) -> tuple[str, str]:
     return keys.tenant_pk(session["tenant_id"]), keys.session(session["session_id"])
 
 
@@ -427,7 +461,7 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
-def missing_audio_of(recording: dict[str, Any]) -> list[dict[str, Any]]:
+def missing_audio_of(recording: RecordingItem) -> list[dict[str, Any]]:
     """The summary's ``missing_audio`` entries for a recording built from tracks (else empty)."""
     entries = []
     for span in recording.get("missing_audio") or []:

@@ -19,7 +19,7 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -29,6 +29,7 @@ from botocore.exceptions import ClientError
 
 from agentflow.aws import keys, records
 from agentflow.aws.clients import client
+from agentflow.aws.items import AttemptItem, DeliveryItem, EndpointItem, EventItem, SessionItem, TenantItem
 from agentflow.errors import ConflictError, NotFoundError
 from agentflow.ids import now_iso, utcnow
 from agentflow.schemas.messages import WebhookJob
@@ -89,7 +90,7 @@ def seconds_until(value: str | None) -> float:
     return (parse_iso(value) - utcnow()).total_seconds()
 
 
-def _put_once(table: Table, item: dict[str, Any], *, actor: str) -> bool:
+def _put_once(table: Table, item: Mapping[str, Any], *, actor: str) -> bool:
     try:
         records.put_new(table, item, actor=actor)
         return True
@@ -111,9 +112,9 @@ def emit_event(
     *,
     queue_url: str,
     tenant_id: str,
-    session: dict[str, Any],
+    session: SessionItem,
     event_type: str,
-    data: dict[str, Any],
+    data: Mapping[str, Any],
     event_key: str,
     actor: str = "system",
 ) -> str:
@@ -188,18 +189,36 @@ class RotatedSecret:
     previous_secret_valid_until: str
 
 
+class GetDelivery(Protocol):
+    """The delivery, or ``NotFoundError`` (also for another tenant's)."""
+
+    def __call__(self, *, tenant_id: str, delivery_id: str) -> DeliveryItem: ...
+
+
+class FindDelivery(Protocol):
+    """The delivery, or ``None``."""
+
+    def __call__(self, *, tenant_id: str, delivery_id: str) -> DeliveryItem | None: ...
+
+
 class ListDeliveries(Protocol):
     """A session's deliveries, oldest first; ``NotFoundError`` if the tenant has no such session."""
 
-    def __call__(self, tenant_id: str, session_id: str, *, limit: int = ...) -> list[dict[str, Any]]: ...
+    def __call__(self, *, tenant_id: str, session_id: str, limit: int = ...) -> list[DeliveryItem]: ...
+
+
+class EventBody(Protocol):
+    """The stored JSON text of an event: exactly what is POSTed and signed."""
+
+    def __call__(self, *, tenant_id: str, event_id: str) -> str: ...
 
 
 class Claim(Protocol):
     """Take attempt ``attempt``; return the claimed delivery, or ``None`` if another worker has it."""
 
     def __call__(
-        self, delivery: dict[str, Any], attempt: int, *, lease_seconds: float
-    ) -> dict[str, Any] | None: ...
+        self, delivery: DeliveryItem, attempt: int, *, lease_seconds: float
+    ) -> DeliveryItem | None: ...
 
 
 class Finish(Protocol):
@@ -207,37 +226,49 @@ class Finish(Protocol):
 
     def __call__(
         self,
-        claimed: dict[str, Any],
-        attempt_record: dict[str, Any],
+        claimed: DeliveryItem,
+        attempt_record: AttemptItem,
         *,
         status: str,
         next_attempt_at: str | None = ...,
         failure_reason: str | None = ...,
-    ) -> dict[str, Any] | None: ...
+    ) -> DeliveryItem | None: ...
 
 
 class Enqueue(Protocol):
     """Queue attempt ``attempt`` of a delivery, visible after ``delay_seconds`` (at most one hop)."""
 
-    def __call__(self, delivery: dict[str, Any], attempt: int, *, delay_seconds: float) -> None: ...
+    def __call__(self, delivery: DeliveryItem, attempt: int, *, delay_seconds: float) -> None: ...
 
 
 class Redeliver(Protocol):
     """Start a new round of attempts for a finished delivery (FAILED or DELIVERED)."""
 
-    def __call__(self, tenant_id: str, delivery_id: str, *, actor: str) -> dict[str, Any]: ...
+    def __call__(self, *, tenant_id: str, delivery_id: str, actor: str) -> DeliveryItem: ...
+
+
+class EndpointDisabled(Protocol):
+    """True when the endpoint answered 410 Gone and has not been enabled since."""
+
+    def __call__(self, *, tenant_id: str, url: str) -> bool: ...
 
 
 class DisableEndpoint(Protocol):
     """Stop delivering to ``url`` (the record stays, marked DISABLED)."""
 
-    def __call__(self, tenant_id: str, url: str, *, reason: str, actor: str = ...) -> None: ...
+    def __call__(self, *, tenant_id: str, url: str, reason: str, actor: str = ...) -> None: ...
 
 
 class EnableEndpoint(Protocol):
     """Deliver to ``url`` again (a no-op when it was never disabled)."""
 
-    def __call__(self, tenant_id: str, url: str, *, actor: str) -> None: ...
+    def __call__(self, *, tenant_id: str, url: str, actor: str) -> None: ...
+
+
+class SigningSecrets(Protocol):
+    """The secrets that sign a delivery now: the current one, and the previous during its grace."""
+
+    def __call__(self, tenant_id: str) -> list[str]: ...
 
 
 class RotateSecret(Protocol):
@@ -250,18 +281,18 @@ class RotateSecret(Protocol):
 class WebhookService:
     """Operations on a tenant's webhook deliveries, endpoints and signing secrets."""
 
-    get_delivery: Callable[[str, str], dict[str, Any]]
-    find_delivery: Callable[[str, str], dict[str, Any] | None]
+    get_delivery: GetDelivery
+    find_delivery: FindDelivery
     list_deliveries: ListDeliveries
-    event_body: Callable[[str, str], str]
+    event_body: EventBody
     claim: Claim
     finish: Finish
     enqueue: Enqueue
     redeliver: Redeliver
-    endpoint_disabled: Callable[[str, str], bool]
+    endpoint_disabled: EndpointDisabled
     disable_endpoint: DisableEndpoint
     enable_endpoint: EnableEndpoint
-    signing_secrets: Callable[[str], list[str]]
+    signing_secrets: SigningSecrets
     rotate_secret: RotateSecret
 
 
@@ -273,26 +304,23 @@ def create_webhook_service(
     def _key(tenant_id: str, delivery_id: str) -> tuple[str, str]:
         return keys.tenant_pk(tenant_id), keys.delivery(delivery_id)
 
-    def find_delivery(tenant_id: str, delivery_id: str) -> dict[str, Any] | None:
+    def find_delivery(*, tenant_id: str, delivery_id: str) -> DeliveryItem | None:
         """The delivery, or ``None``."""
-        return records.get_live(table, *_key(tenant_id, delivery_id))
+        return records.get_live(table, *_key(tenant_id, delivery_id), kind=DeliveryItem)
 
-    def get_delivery(tenant_id: str, delivery_id: str) -> dict[str, Any]:
+    def get_delivery(*, tenant_id: str, delivery_id: str) -> DeliveryItem:
         """The delivery, or ``NotFoundError`` (also for another tenant's)."""
-        item = find_delivery(tenant_id, delivery_id)
+        item = find_delivery(tenant_id=tenant_id, delivery_id=delivery_id)
         if item is None:
             raise NotFoundError.of("Webhook delivery", delivery_id)
         return item
 
-    def list_deliveries(tenant_id: str, session_id: str, *, limit: int = 100) -> list[dict[str, Any]]:
+    def list_deliveries(*, tenant_id: str, session_id: str, limit: int = 100) -> list[DeliveryItem]:
         """A session's deliveries, oldest first; ``NotFoundError`` if the tenant has no such session.
 
         Soft-deleted sessions still list theirs: the log is kept.
         """
-        session = table.get_item(
-            Key={"pk": keys.tenant_pk(tenant_id), "sk": keys.session(session_id)}, ConsistentRead=True
-        ).get("Item")
-        if session is None:
+        if records.get_any(table, keys.tenant_pk(tenant_id), keys.session(session_id)) is None:
             raise NotFoundError.of("Session", session_id)
         items, _ = records.query_live(
             table,
@@ -301,17 +329,18 @@ def create_webhook_service(
             index="gsi1",
             limit=limit,
             filter_expression=Attr("tenant_id").eq(tenant_id),
+            kind=DeliveryItem,
         )
         return sorted(items, key=lambda i: (str(i["created_at"]), str(i["delivery_id"])))
 
-    def event_body(tenant_id: str, event_id: str) -> str:
+    def event_body(*, tenant_id: str, event_id: str) -> str:
         """The stored JSON text of an event: exactly what is POSTed and signed."""
-        item = records.get_live(table, keys.tenant_pk(tenant_id), keys.event(event_id))
+        item = records.get_live(table, keys.tenant_pk(tenant_id), keys.event(event_id), kind=EventItem)
         if item is None:
             raise NotFoundError.of("Event", event_id)
         return str(item["payload"])
 
-    def claim(delivery: dict[str, Any], attempt: int, *, lease_seconds: float) -> dict[str, Any] | None:
+    def claim(delivery: DeliveryItem, attempt: int, *, lease_seconds: float) -> DeliveryItem | None:
         """Take attempt ``attempt``; return the claimed delivery, or ``None`` if another worker has it.
 
         Succeeds when the previous attempt is the last one recorded and the delivery is PENDING, or
@@ -332,6 +361,7 @@ def create_webhook_service(
                     "lease_until": math.ceil(now + lease_seconds),
                 },
                 condition=previous & free,
+                kind=DeliveryItem,
             )
         except ClientError as exc:
             if records.is_conditional_failure(exc):
@@ -339,13 +369,13 @@ def create_webhook_service(
             raise
 
     def finish(
-        claimed: dict[str, Any],
-        attempt_record: dict[str, Any],
+        claimed: DeliveryItem,
+        attempt_record: AttemptItem,
         *,
         status: str,
         next_attempt_at: str | None = None,
         failure_reason: str | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> DeliveryItem | None:
         """Record the claimed attempt and the delivery's new status; ``None`` if the claim was lost."""
         attempt = int(attempt_record["attempt"])
         values: dict[str, Any] = {
@@ -369,13 +399,14 @@ def create_webhook_service(
                 actor="webhooks",
                 values=values,
                 condition=Attr("claim_id").eq(claimed["claim_id"]) & Attr("attempt_count").eq(attempt - 1),
+                kind=DeliveryItem,
             )
         except ClientError as exc:
             if records.is_conditional_failure(exc):
                 return None
             raise
 
-    def queue_attempt(delivery: dict[str, Any], attempt: int, *, delay_seconds: float) -> None:
+    def queue_attempt(delivery: DeliveryItem, attempt: int, *, delay_seconds: float) -> None:
         """Queue attempt ``attempt`` of ``delivery`` after ``delay_seconds`` (one hop at most)."""
         enqueue(
             queue_url,
@@ -385,7 +416,7 @@ def create_webhook_service(
             delay_seconds=delay_seconds,
         )
 
-    def redeliver(tenant_id: str, delivery_id: str, *, actor: str) -> dict[str, Any]:
+    def redeliver(*, tenant_id: str, delivery_id: str, actor: str) -> DeliveryItem:
         """Start a new round of attempts for a finished delivery (FAILED or DELIVERED).
 
         A disabled endpoint is enabled again: asking for a redelivery says the receiver is back.
@@ -394,7 +425,7 @@ def create_webhook_service(
             NotFoundError: no such delivery for this tenant.
             ConflictError: the delivery is still being attempted.
         """
-        delivery = get_delivery(tenant_id, delivery_id)
+        delivery = get_delivery(tenant_id=tenant_id, delivery_id=delivery_id)
         if delivery["status"] not in FINAL_STATUSES:
             raise ConflictError(f"Webhook delivery {delivery_id} is still {delivery['status']}")
         done = int(delivery.get("attempt_count", 0))
@@ -414,24 +445,25 @@ def create_webhook_service(
                     "failure_reason": None,
                 },
                 condition=Attr("status").eq(delivery["status"]) & Attr("attempt_count").eq(done),
+                kind=DeliveryItem,
             )
         except ClientError as exc:
             if records.is_conditional_failure(exc):
                 raise ConflictError(f"Webhook delivery {delivery_id} changed; try again") from exc
             raise
-        enable_endpoint(tenant_id, delivery["url"], actor=actor)
+        enable_endpoint(tenant_id=tenant_id, url=delivery["url"], actor=actor)
         queue_attempt(updated, done + 1, delay_seconds=0)
         return updated
 
     def _endpoint_key(tenant_id: str, url: str) -> tuple[str, str]:
         return keys.tenant_pk(tenant_id), keys.webhook_endpoint(endpoint_id_for(tenant_id, url))
 
-    def endpoint_disabled(tenant_id: str, url: str) -> bool:
+    def endpoint_disabled(*, tenant_id: str, url: str) -> bool:
         """True when the endpoint answered 410 Gone and has not been enabled since."""
-        item = records.get_live(table, *_endpoint_key(tenant_id, url))
+        item = records.get_live(table, *_endpoint_key(tenant_id, url), kind=EndpointItem)
         return item is not None and item.get("status") == "DISABLED"
 
-    def _set_endpoint(tenant_id: str, url: str, values: dict[str, Any], *, actor: str) -> None:
+    def _set_endpoint(tenant_id: str, url: str, values: Mapping[str, Any], *, actor: str) -> None:
         pk, sk = _endpoint_key(tenant_id, url)
         item = {
             "pk": pk,
@@ -445,7 +477,7 @@ def create_webhook_service(
         if not _put_once(table, item, actor=actor):
             records.update(table, pk, sk, actor=actor, values=values)
 
-    def disable_endpoint(tenant_id: str, url: str, *, reason: str, actor: str = "webhooks") -> None:
+    def disable_endpoint(*, tenant_id: str, url: str, reason: str, actor: str = "webhooks") -> None:
         """Stop delivering to ``url`` (the record stays, marked DISABLED)."""
         _set_endpoint(
             tenant_id,
@@ -454,13 +486,13 @@ def create_webhook_service(
             actor=actor,
         )
 
-    def enable_endpoint(tenant_id: str, url: str, *, actor: str) -> None:
+    def enable_endpoint(*, tenant_id: str, url: str, actor: str) -> None:
         """Deliver to ``url`` again (a no-op when it was never disabled)."""
-        if endpoint_disabled(tenant_id, url):
+        if endpoint_disabled(tenant_id=tenant_id, url=url):
             _set_endpoint(tenant_id, url, {"status": "ACTIVE", "enabled_at": now_iso()}, actor=actor)
 
-    def _tenant(tenant_id: str) -> dict[str, Any]:
-        tenant = records.get_live(table, keys.tenant_pk(tenant_id), keys.TENANT_SK)
+    def _tenant(tenant_id: str) -> TenantItem:
+        tenant = records.get_live(table, keys.tenant_pk(tenant_id), keys.TENANT_SK, kind=TenantItem)
         if tenant is None:
             raise NotFoundError.of("Tenant", tenant_id)
         return tenant

@@ -8,11 +8,11 @@ DynamoDB's boto3 layer refuses Python floats, and specs carry float parameters. 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NotRequired, Protocol, TypedDict
 
 from agentflow.aws import keys, records
+from agentflow.aws.items import WorkflowItem
 from agentflow.errors import NotFoundError
 from agentflow.ids import new_id
 
@@ -25,32 +25,69 @@ def workflow_key(tenant_id: str, workflow_id: str) -> tuple[str, str]:
     return keys.tenant_pk(tenant_id), keys.workflow(workflow_id)
 
 
-def _view(item: dict[str, Any]) -> dict[str, Any]:
-    """A stored item as callers see it: the spec parsed back into a dict."""
-    view = {k: v for k, v in item.items() if k not in ("pk", "sk", "spec_json")}
-    view["spec"] = json.loads(item["spec_json"])
-    view["version"] = int(item["version"])
+class Workflow(TypedDict):
+    """A stored workflow as callers see it: the item without its keys, the spec parsed back into a dict."""
+
+    entity: str
+    tenant_id: str
+    workflow_id: str
+    name: str
+    version: int
+    status: str
+    spec: dict[str, Any]
+    created_at: str
+    created_by: str
+    updated_at: str
+    updated_by: str
+    deleted_at: NotRequired[str]
+    deleted_by: NotRequired[str]
+
+
+def _view(item: WorkflowItem) -> Workflow:
+    view: Workflow = {
+        "entity": item["entity"],
+        "tenant_id": item["tenant_id"],
+        "workflow_id": item["workflow_id"],
+        "name": item["name"],
+        "version": int(item["version"]),
+        "status": item["status"],
+        "spec": json.loads(item["spec_json"]),
+        "created_at": item["created_at"],
+        "created_by": item["created_by"],
+        "updated_at": item["updated_at"],
+        "updated_by": item["updated_by"],
+    }
+    if "deleted_at" in item:
+        view["deleted_at"] = item["deleted_at"]
+    if "deleted_by" in item:
+        view["deleted_by"] = item["deleted_by"]
     return view
 
 
 class CreateWorkflow(Protocol):
     """Validate ``spec`` and store it under a new workflow id."""
 
-    def __call__(self, spec: dict[str, Any], tenant_id: str, *, actor: str) -> dict[str, Any]: ...
+    def __call__(self, spec: dict[str, Any], tenant_id: str, *, actor: str) -> Workflow: ...
+
+
+class GetWorkflow(Protocol):
+    """A live workflow of ``tenant_id``; ``NotFoundError`` if absent, deleted or another tenant's."""
+
+    def __call__(self, *, tenant_id: str, workflow_id: str) -> Workflow: ...
 
 
 class ListWorkflows(Protocol):
     """The tenant's live workflows, newest first, and the key to continue from."""
 
     def __call__(
-        self, tenant_id: str, *, limit: int = ..., cursor: dict[str, Any] | None = ...
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+        self, tenant_id: str, *, limit: int = ..., cursor: records.Cursor | None = ...
+    ) -> tuple[list[Workflow], records.Cursor | None]: ...
 
 
 class DeleteWorkflow(Protocol):
     """Soft-delete: the item stays, marked DELETED with ``deleted_at``/``deleted_by``."""
 
-    def __call__(self, workflow_id: str, tenant_id: str, *, actor: str) -> dict[str, Any]: ...
+    def __call__(self, *, tenant_id: str, workflow_id: str, actor: str) -> Workflow: ...
 
 
 @dataclass(frozen=True)
@@ -58,7 +95,7 @@ class WorkflowService:
     """Operations on one tenant's workflows."""
 
     create_workflow: CreateWorkflow
-    get_workflow: Callable[[str, str], dict[str, Any]]
+    get_workflow: GetWorkflow
     list_workflows: ListWorkflows
     delete_workflow: DeleteWorkflow
 
@@ -67,7 +104,7 @@ def create_workflow_service(table: Table) -> WorkflowService:
     """Build the workflow operations over ``table``."""
     from agentflow.workflows.spec import validate_spec
 
-    def create_workflow(spec: dict[str, Any], tenant_id: str, *, actor: str) -> dict[str, Any]:
+    def create_workflow(spec: dict[str, Any], tenant_id: str, *, actor: str) -> Workflow:
         """Validate ``spec`` and store it under a new workflow id.
 
         Raises:
@@ -89,29 +126,38 @@ def create_workflow_service(table: Table) -> WorkflowService:
                 "spec_json": checked.model_dump_json(),
             },
             actor=actor,
+            kind=WorkflowItem,
         )
         return _view(item)
 
-    def get_workflow(workflow_id: str, tenant_id: str) -> dict[str, Any]:
+    def get_workflow(*, tenant_id: str, workflow_id: str) -> Workflow:
         """Return a live workflow of ``tenant_id`` (with ``spec`` as a dict) or raise ``NotFoundError``."""
-        item = records.get_live(table, *workflow_key(tenant_id, workflow_id))
+        item = records.get_live(table, *workflow_key(tenant_id, workflow_id), kind=WorkflowItem)
         if item is None:
             raise NotFoundError.of("Workflow", workflow_id)
         return _view(item)
 
     def list_workflows(
-        tenant_id: str, *, limit: int = 50, cursor: dict[str, Any] | None = None
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        tenant_id: str, *, limit: int = 50, cursor: records.Cursor | None = None
+    ) -> tuple[list[Workflow], records.Cursor | None]:
         """The tenant's live workflows, newest first, and the key to continue from."""
         items, next_key = records.query_live(
-            table, keys.tenant_pk(tenant_id), sk_prefix=keys.WORKFLOW, limit=limit, cursor=cursor
+            table,
+            keys.tenant_pk(tenant_id),
+            sk_prefix=keys.WORKFLOW,
+            limit=limit,
+            cursor=cursor,
+            kind=WorkflowItem,
         )
         return [_view(i) for i in items], next_key
 
-    def delete_workflow(workflow_id: str, tenant_id: str, *, actor: str) -> dict[str, Any]:
+    def delete_workflow(*, tenant_id: str, workflow_id: str, actor: str) -> Workflow:
         """Soft-delete: the item stays, marked DELETED with ``deleted_at``/``deleted_by``."""
-        get_workflow(workflow_id, tenant_id)
-        return _view(records.soft_delete(table, *workflow_key(tenant_id, workflow_id), actor=actor))
+        get_workflow(tenant_id=tenant_id, workflow_id=workflow_id)
+        deleted = records.soft_delete(
+            table, *workflow_key(tenant_id, workflow_id), actor=actor, kind=WorkflowItem
+        )
+        return _view(deleted)
 
     return WorkflowService(
         create_workflow=create_workflow,

@@ -31,6 +31,7 @@ from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from agentflow.aws import keys, records
+from agentflow.aws.items import SessionItem
 from agentflow.errors import UnauthorizedError
 from agentflow.ids import now_iso
 from agentflow.services import join_tokens
@@ -116,8 +117,8 @@ def create_signaling_service(
     def _connection(connection_id: str) -> dict[str, Any] | None:
         return records.get_live(table, keys.connection_pk(connection_id), keys.CONNECTION_SK)
 
-    def _session(tenant_id: str, session_id: str) -> dict[str, Any] | None:
-        return records.get_live(table, keys.tenant_pk(tenant_id), keys.session(session_id))
+    def _session(tenant_id: str, session_id: str) -> SessionItem | None:
+        return records.get_live(table, keys.tenant_pk(tenant_id), keys.session(session_id), kind=SessionItem)
 
     def _seat(tenant_id: str, session_id: str, role: Role) -> dict[str, Any] | None:
         item: dict[str, Any] | None = table.get_item(
@@ -209,7 +210,7 @@ def create_signaling_service(
         _retire(connection_id, actor="signaling:gone")
 
     # ------------------------------------------------------------ webhooks
-    def _emit(session: dict[str, Any], event_type: str, data: dict[str, Any], event_key: str) -> None:
+    def _emit(session: SessionItem, event_type: str, data: dict[str, Any], event_key: str) -> None:
         # Imported on first use: the webhook service pulls in the API's schemas, which a ping or a
         # relayed candidate never needs (benchmarks/signaling_import.py).
         from agentflow.services.webhooks import emit_event
@@ -227,10 +228,9 @@ def create_signaling_service(
     def _participant_left(
         tenant_id: str, session_id: str, role: Role, connection_id: str, reason: protocol.LeaveReason
     ) -> None:
-        session = table.get_item(Key={"pk": keys.tenant_pk(tenant_id), "sk": keys.session(session_id)}).get(
-            "Item"
-        )
-        if session is not None:
+        found = table.get_item(Key={"pk": keys.tenant_pk(tenant_id), "sk": keys.session(session_id)})
+        if "Item" in found:
+            session = records.as_item(found["Item"], kind=SessionItem)
             _emit(
                 session,
                 "participant.left",

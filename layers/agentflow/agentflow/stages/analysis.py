@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from agentflow.aws.clients import client
+from agentflow.aws.items import RecordingItem, SessionItem
 from agentflow.aws.ranged import S3RangeReader
 from agentflow.errors import PermanentStageError
 from agentflow.ids import now_iso, utcnow
@@ -46,11 +47,11 @@ log = logging.getLogger(__name__)
 
 # compute(source, recording, session, chunk) -> the artifact of ``chunk``, or of the whole
 # recording when ``chunk`` is None (a JSON-serialisable dict); ``source`` is the upload, seekable
-Compute = Callable[["Source", dict[str, Any], dict[str, Any], ChunkSpan | None], dict[str, Any]]
+Compute = Callable[["Source", RecordingItem, SessionItem, ChunkSpan | None], dict[str, Any]]
 # merge(chunk artifacts in chunk order, recording, session) -> the stage's artifact
-Merge = Callable[[list[dict[str, Any]], dict[str, Any], dict[str, Any]], dict[str, Any]]
+Merge = Callable[[list[dict[str, Any]], RecordingItem, SessionItem], dict[str, Any]]
 # ready(recording, artifact) -> the (event type, data) announced once the artifact is stored
-Ready = Callable[[dict[str, Any], dict[str, Any]], tuple[str, dict[str, Any]]]
+Ready = Callable[[RecordingItem, dict[str, Any]], tuple[str, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def _upload(bucket: str, key: str) -> Iterator[Source]:
         reader.close()
 
 
-def _compute(opened: Job, job: StageJob, analysis: Analysis) -> dict[str, Any] | None:
+def _compute(opened: Job, job: StageJob, analysis: Analysis) -> RecordingItem | None:
     recording, bucket = opened.recording, opened.settings.bucket_name
     index = job.chunk.index if job.chunk is not None else 0
     run = ChunkRun.start(opened.table, recording, analysis.stage, index)
@@ -130,9 +131,7 @@ def _compute(opened: Job, job: StageJob, analysis: Analysis) -> dict[str, Any] |
     return run.done(artifact=key)
 
 
-def _merge(
-    opened: Job, recording: dict[str, Any], job: StageJob, analysis: Analysis
-) -> dict[str, Any] | None:
+def _merge(opened: Job, recording: RecordingItem, job: StageJob, analysis: Analysis) -> RecordingItem | None:
     """Every chunk is done: merge them into the stage's artifact, mark the stage DONE, announce it."""
     bucket, rid = opened.settings.bucket_name, recording["recording_id"]
     key = artifact_key(rid, analysis.artifact)

@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 
 from agentflow.aws import keys, records
 from agentflow.aws.clients import client
+from agentflow.aws.items import RecordingItem, SessionItem, TrackItem
 from agentflow.schemas.messages import AssembleJob
 from agentflow.services import recordings as recs
 from agentflow.services import tracks as trk
@@ -59,7 +60,7 @@ class Built:
 
 
 def _track_audio(
-    bucket: str, track: dict[str, Any], *, offset_seconds: float, folder: Path, problems: list[dict[str, Any]]
+    bucket: str, track: TrackItem, *, offset_seconds: float, folder: Path, problems: list[dict[str, Any]]
 ) -> tuple[list[Piece], dict[str, Any]]:
     """Check, fetch and decode one audio track's stored parts; problems go to ``problems``."""
     s3 = client("s3")
@@ -140,7 +141,7 @@ def _reason(start: float, end: float, whole: float, has_audio: bool) -> str:
     return "gap"
 
 
-def build(session: dict[str, Any], tracks: list[dict[str, Any]], settings: Settings, folder: Path) -> Built:
+def build(session: SessionItem, tracks: list[TrackItem], settings: Settings, folder: Path) -> Built:
     """Build the two-channel recording of ``session`` from its tracks into ``folder``."""
     audio = [t for t in tracks if t["kind"] == "audio"]
     call_start = min(int(t["started_at_server_ms"]) for t in audio)
@@ -208,7 +209,7 @@ def _decimals(value: Any) -> Any:
     return value
 
 
-def _grace_left(session: dict[str, Any], settings: Settings) -> float:
+def _grace_left(session: SessionItem, settings: Settings) -> float:
     ended = datetime.fromisoformat(
         str(session.get("ended_at") or session["updated_at"]).replace("Z", "+00:00")
     )
@@ -218,9 +219,9 @@ def _grace_left(session: dict[str, Any], settings: Settings) -> float:
 def assemble_session(job: AssembleJob) -> None:
     """Build the session's recording from its tracks if it is time; otherwise wait (or re-schedule)."""
     settings, table = context()
-    session = table.get_item(
-        Key={"pk": keys.tenant_pk(job.tenant_id), "sk": keys.session(job.session_id)}, ConsistentRead=True
-    ).get("Item")
+    session = records.get_any(
+        table, keys.tenant_pk(job.tenant_id), keys.session(job.session_id), kind=SessionItem
+    )
     if session is None or session.get("status") != "ended":
         log.info("job %s: session is %s, nothing to assemble", job.job_id, session and session.get("status"))
         return
@@ -231,7 +232,7 @@ def assemble_session(job: AssembleJob) -> None:
         return
     rid = trk.tracks_recording_id(job.session_id)
     key = recs.recording_key(job.tenant_id, rid)
-    existing = records.get_live(table, *key)
+    existing = records.get_live(table, *key, kind=RecordingItem)
     if existing is not None and (
         existing["status"] != "PENDING_UPLOAD" or existing.get("assembled_by") != job.job_id
     ):

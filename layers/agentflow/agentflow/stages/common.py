@@ -6,15 +6,19 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentflow.aws import records
 from agentflow.aws.clients import client, table
+from agentflow.aws.items import RecordingItem, SessionItem
 from agentflow.ids import now_iso
 from agentflow.schemas.messages import StageJob
 from agentflow.services import recordings as recs
 from agentflow.services.pipeline import PipelineService, create_pipeline_service
 from agentflow.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +39,7 @@ def get_json(bucket: str, key: str) -> Any:
     return json.loads(client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
-def context() -> tuple[Settings, Any]:
+def context() -> tuple[Settings, Table]:
     """The settings and the table, for a stage invocation."""
     settings = get_settings()
     return settings, table(settings.table_name)
@@ -62,15 +66,15 @@ class StageRun:
     the stage's own fields (its ``artifact``).
     """
 
-    table: Any
-    recording: dict[str, Any]
+    table: Table
+    recording: RecordingItem
     stage: str
     attempts: int
     started_at: str
     clock: Stopwatch
 
     @classmethod
-    def start(cls, table: Any, recording: dict[str, Any], stage: str) -> StageRun:
+    def start(cls, table: Table, recording: RecordingItem, stage: str) -> StageRun:
         """Record attempt n + 1 of ``stage`` as RUNNING."""
         previous = recording.get("stages", {}).get(stage, {})
         run = cls(table, recording, stage, int(previous.get("attempts", 0)) + 1, now_iso(), Stopwatch())
@@ -84,7 +88,7 @@ class StageRun:
             self.table, self.recording, self.stage, self._progress("RETRYING", last_error=error)
         )
 
-    def done(self, **fields: Any) -> dict[str, Any]:
+    def done(self, **fields: Any) -> RecordingItem:
         """Record completion (with ``fields``, e.g. ``artifact``); return the updated recording."""
         progress = self._progress("DONE", completed_at=now_iso(), seconds=self.clock.seconds, **fields)
         return recs.record_stage(self.table, self.recording, self.stage, progress)
@@ -102,8 +106,8 @@ class ChunkRun:
     first start, attempts over all chunks, last error, and ``chunks: {total, done}``.
     """
 
-    table: Any
-    recording: dict[str, Any]
+    table: Table
+    recording: RecordingItem
     stage: str
     index: int
     attempts: int
@@ -111,7 +115,7 @@ class ChunkRun:
     clock: Stopwatch
 
     @classmethod
-    def start(cls, table: Any, recording: dict[str, Any], stage: str, index: int) -> ChunkRun:
+    def start(cls, table: Table, recording: RecordingItem, stage: str, index: int) -> ChunkRun:
         """Record the attempt as RUNNING."""
         started_at = now_iso()
         attempts = recs.record_chunk_start(table, recording, stage, index, started_at=started_at)
@@ -122,7 +126,7 @@ class ChunkRun:
         error = f"{exc.__class__.__name__}: {exc}"[:500]
         recs.record_chunk_retrying(self.table, self.recording, self.stage, self.index, error=error)
 
-    def done(self, **fields: Any) -> dict[str, Any]:
+    def done(self, **fields: Any) -> RecordingItem:
         """Record the chunk's artifact as stored (with ``fields``); return the updated recording."""
         run = {
             "status": "DONE",
@@ -140,10 +144,10 @@ class Job:
     """What a stage needs to work on one recording."""
 
     settings: Settings
-    table: Any
+    table: Table
     pipeline: PipelineService
-    recording: dict[str, Any]
-    session: dict[str, Any]
+    recording: RecordingItem
+    session: SessionItem
 
 
 def open_job(job: StageJob, *, statuses: tuple[str, ...]) -> Job | None:
@@ -153,22 +157,26 @@ def open_job(job: StageJob, *, statuses: tuple[str, ...]) -> Job | None:
     redelivered or late job a no-op rather than an error.
     """
     return open_recording(
-        job.tenant_id, job.session_id, job.recording_id, statuses=statuses, what=f"job {job.job_id}"
+        tenant_id=job.tenant_id,
+        session_id=job.session_id,
+        recording_id=job.recording_id,
+        statuses=statuses,
+        what=f"job {job.job_id}",
     )
 
 
 def open_recording(
-    tenant_id: str, session_id: str, recording_id: str, *, statuses: tuple[str, ...] | None, what: str
+    *, tenant_id: str, session_id: str, recording_id: str, statuses: tuple[str, ...] | None, what: str
 ) -> Job | None:
     """Load a live recording (in one of ``statuses``, or any) and its session; ``None`` (logged, as
     being about ``what``) when either is missing or the recording is in another status."""
     settings, db = context()
-    recording = records.get_live(db, *recs.recording_key(tenant_id, recording_id))
+    recording = records.get_live(db, *recs.recording_key(tenant_id, recording_id), kind=RecordingItem)
     if recording is None or (statuses is not None and recording["status"] not in statuses):
         log.info("%s: recording is %s, nothing to do", what, recording and recording["status"])
         return None
     pipeline = create_pipeline_service(db, settings)
-    session = pipeline.get_session_any(tenant_id, session_id)
+    session = pipeline.get_session_any(tenant_id=tenant_id, session_id=session_id)
     if session is None:
         log.warning("%s: session %s not found", what, session_id)
         return None

@@ -20,13 +20,14 @@ import random
 import ssl
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from agentflow import __version__
+from agentflow.aws.items import AttemptItem, DeliveryItem
 from agentflow.errors import ValidationError
 from agentflow.ids import now_iso
 from agentflow.net import UnresolvableHostError, WebhookTarget, vet_webhook_url
@@ -151,7 +152,7 @@ def retry_delay(settings: Settings, retry_index: int, *, retry_after: float | No
 
 def _attempt_record(
     attempt: int, started_at: str, status: str, result: HttpResult | None, error: str | None
-) -> dict[str, Any]:
+) -> AttemptItem:
     return {
         "attempt": attempt,
         "started_at": started_at,
@@ -165,7 +166,7 @@ def _attempt_record(
 
 def deliver(job: WebhookJob, *, service: WebhookService, settings: Settings) -> Outcome:
     """Make (at most) the attempt ``job`` names; return what happened."""
-    delivery = service.find_delivery(job.tenant_id, job.delivery_id)
+    delivery = service.find_delivery(tenant_id=job.tenant_id, delivery_id=job.delivery_id)
     if delivery is None:
         log.warning("webhook delivery %s not found", job.delivery_id)
         return "missing"
@@ -203,16 +204,16 @@ def deliver(job: WebhookJob, *, service: WebhookService, settings: Settings) -> 
 
 
 def _attempt(
-    claimed: dict[str, Any], attempt: int, started_at: str, *, service: WebhookService, settings: Settings
+    claimed: DeliveryItem, attempt: int, started_at: str, *, service: WebhookService, settings: Settings
 ) -> Outcome:
     tenant_id, url = claimed["tenant_id"], claimed["url"]
     delivery_id = claimed["delivery_id"]
 
-    def fail(record: dict[str, Any], reason: str) -> Outcome:
+    def fail(record: AttemptItem, reason: str) -> Outcome:
         log.warning("webhook %s attempt %d failed for good: %s", delivery_id, attempt, reason)
         return "failed" if service.finish(claimed, record, status=FAILED, failure_reason=reason) else "lost"
 
-    if service.endpoint_disabled(tenant_id, url):
+    if service.endpoint_disabled(tenant_id=tenant_id, url=url):
         reason = "endpoint disabled (it answered 410 Gone); redeliver to enable it again"
         return fail(_attempt_record(attempt, started_at, "skipped", None, reason), reason)
 
@@ -225,7 +226,7 @@ def _attempt(
         reason = f"blocked by the SSRF guard: {exc.message}"
         return fail(_attempt_record(attempt, started_at, "blocked", None, reason), reason)
     else:
-        body = service.event_body(tenant_id, claimed["event_id"]).encode()
+        body = service.event_body(tenant_id=tenant_id, event_id=claimed["event_id"]).encode()
         timestamp = int(time.time())
         headers = {
             "content-type": "application/json",
@@ -246,7 +247,7 @@ def _attempt(
         record = _attempt_record(attempt, started_at, "succeeded", result, None)
         return "delivered" if service.finish(claimed, record, status=DELIVERED) else "lost"
     if code == 410:
-        service.disable_endpoint(tenant_id, url, reason=f"410 Gone from delivery {delivery_id}")
+        service.disable_endpoint(tenant_id=tenant_id, url=url, reason=f"410 Gone from delivery {delivery_id}")
         reason = "the endpoint answered 410 Gone and is disabled"
         return fail(_attempt_record(attempt, started_at, "failed", result, f"HTTP {code}"), reason)
     error = result.error or f"HTTP {code}"
@@ -258,7 +259,7 @@ def _attempt(
 
 
 def _retry_or_fail(
-    claimed: dict[str, Any],
+    claimed: DeliveryItem,
     attempt: int,
     started_at: str,
     result: HttpResult,
@@ -275,7 +276,8 @@ def _retry_or_fail(
         record = _attempt_record(attempt, started_at, "failed", result, error)
         return "failed" if service.finish(claimed, record, status=FAILED, failure_reason=reason) else "lost"
     next_at = iso_in(delay)
-    record = {**_attempt_record(attempt, started_at, "failed", result, error), "next_attempt_at": next_at}
+    record = _attempt_record(attempt, started_at, "failed", result, error)
+    record["next_attempt_at"] = next_at
     if service.finish(claimed, record, status=PENDING, next_attempt_at=next_at) is None:
         return "lost"
     service.enqueue(claimed, attempt + 1, delay_seconds=min(delay, MAX_SQS_DELAY_SECONDS))

@@ -11,6 +11,7 @@ from agentflow.schemas.messages import ChunkSpan
 from agentflow.stages.analysis import Analysis, run_analysis
 
 if TYPE_CHECKING:
+    from agentflow.aws.items import RecordingItem, SessionItem
     from agentflow.speech.audio import Source
 
 
@@ -22,7 +23,7 @@ class SpeakerCounts(TypedDict):
     max_speakers: int | None
 
 
-def speaker_counts(session: dict[str, Any]) -> SpeakerCounts:
+def speaker_counts(session: SessionItem) -> SpeakerCounts:
     """``num_speakers`` / ``min_speakers`` / ``max_speakers`` from the session; two for a two-party
     session that says nothing."""
     num = session.get("num_speakers")
@@ -36,12 +37,12 @@ def speaker_counts(session: dict[str, Any]) -> SpeakerCounts:
     )
 
 
-def _labels(session: dict[str, Any]) -> list[str]:
+def _labels(session: SessionItem) -> list[str]:
     return [session["host"]["name"], session["client"]["name"]]
 
 
 def compute(
-    source: Source, recording: dict[str, Any], session: dict[str, Any], chunk: ChunkSpan | None = None
+    source: Source, recording: RecordingItem, session: SessionItem, chunk: ChunkSpan | None = None
 ) -> dict[str, Any]:
     """Diarize the recording (or ``chunk`` of it): by channel when each participant has their own,
     else the pyannote pipeline."""
@@ -76,7 +77,7 @@ def compute(
     return diarize_chunk(source, start=chunk.start, end=chunk.end, duration=duration, **counts)
 
 
-def merge(parts: list[dict[str, Any]], recording: dict[str, Any], session: dict[str, Any]) -> dict[str, Any]:
+def merge(parts: list[dict[str, Any]], recording: RecordingItem, session: SessionItem) -> dict[str, Any]:
     """One diarization from the chunks': one clustering of their speakers (none per channel)."""
     if recording.get("per_channel"):
         from agentflow.speech.per_channel import merge_channels

@@ -16,18 +16,22 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 
 from agentflow.aws import records
+from agentflow.aws.items import ChunkRunItem, RecordingItem, StageProgress
 from agentflow.schemas.messages import AssembleJob, StageJob
 from agentflow.services import recordings as recs
 from agentflow.services import tracks as trk
 from agentflow.services.pipeline import create_pipeline_service
 from agentflow.stages.common import context
 from agentflow.stages.ingest import s3_objects
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +89,7 @@ def dead_letter_of(body: str) -> DeadLetter:
     return DeadLetter("assemble", [(assembly.tenant_id, rid)], session_id=assembly.session_id)
 
 
-def _unassembled(table: Any, tenant_id: str, session_id: str, recording_id: str) -> dict[str, Any] | None:
+def _unassembled(table: Table, *, tenant_id: str, session_id: str, recording_id: str) -> RecordingItem | None:
     """The tracks' recording, written PENDING_UPLOAD (to be failed) if the assembly never wrote it."""
     from agentflow.stages.assemble import FILENAME  # deferred: it imports PyAV and numpy
 
@@ -106,7 +110,7 @@ def _unassembled(table: Any, tenant_id: str, session_id: str, recording_id: str)
     except ClientError as exc:
         if not records.is_conditional_failure(exc):
             raise
-    return records.get_live(table, *recs.recording_key(tenant_id, recording_id))
+    return records.get_live(table, *recs.recording_key(tenant_id, recording_id), kind=RecordingItem)
 
 
 def handle_record(record: SQSRecord) -> None:
@@ -115,15 +119,18 @@ def handle_record(record: SQSRecord) -> None:
     letter = dead_letter_of(record.body)
     pipeline = create_pipeline_service(table, settings)
     for tenant_id, recording_id in letter.recordings:
-        recording = records.get_live(table, *recs.recording_key(tenant_id, recording_id))
+        recording = records.get_live(table, *recs.recording_key(tenant_id, recording_id), kind=RecordingItem)
         if recording is None and letter.session_id is not None:
-            recording = _unassembled(table, tenant_id, letter.session_id, recording_id)
+            recording = _unassembled(
+                table, tenant_id=tenant_id, session_id=letter.session_id, recording_id=recording_id
+            )
         if recording is None:
             log.warning("dead letter for %s/%s: no such recording", tenant_id, recording_id)
             continue
-        progress = recording.get("stages", {}).get(letter.stage, {})
+        stage_progress = recording.get("stages", {}).get(letter.stage, {})
+        progress: StageProgress | ChunkRunItem = stage_progress
         if letter.chunk is not None:  # the chunk's own attempts and error, not the stage's
-            progress = progress.get("runs", {}).get(str(letter.chunk), {})
+            progress = stage_progress.get("runs", {}).get(str(letter.chunk), {})
         last_error = progress.get("last_error") or "no error was recorded"
         # The stage counts its own attempts; the message's receive count also includes this one.
         attempts = int(progress.get("attempts") or int(record.attributes.approximate_receive_count) - 1)

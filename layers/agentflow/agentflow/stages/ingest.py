@@ -84,7 +84,11 @@ def ingest_object(bucket: str, key: str) -> None:
         log.warning("ignoring object outside the recordings layout: %s", key)
         return
     opened = open_recording(
-        parsed.tenant_id, parsed.session_id, parsed.recording_id, statuses=None, what=f"object {key}"
+        tenant_id=parsed.tenant_id,
+        session_id=parsed.session_id,
+        recording_id=parsed.recording_id,
+        statuses=None,
+        what=f"object {key}",
     )
     if opened is None or opened.recording["s3_key"] != key:
         log.warning("no recording for object %s", key)

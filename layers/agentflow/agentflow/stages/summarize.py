@@ -10,12 +10,13 @@ signature.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 
 from agentflow.aws.clients import client
+from agentflow.aws.items import SessionItem
 from agentflow.crypto.canonical import canonicalize, sha256_hex
 from agentflow.errors import PermanentStageError, SigningError
 from agentflow.ids import now_iso
@@ -26,6 +27,9 @@ from agentflow.services.summaries import create_summary_service
 from agentflow.services.tracks import missing_audio_of
 from agentflow.stages.common import StageRun, artifact_key, get_json, open_job
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
 log = logging.getLogger(__name__)
 
 
@@ -35,7 +39,7 @@ def derived_id(prefix: str, recording_id: str) -> str:
 
 
 def speaker_turns(
-    transcript: dict[str, Any], diarization: dict[str, Any], session: dict[str, Any]
+    transcript: dict[str, Any], diarization: dict[str, Any], session: SessionItem
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Speaker-attributed utterances and the participants, from the two artifacts."""
     from agentflow.speech.attribution import attribute
@@ -69,16 +73,16 @@ def speaker_turns(
     return name_utterances(utterances, host=session["host"]["name"], client=session["client"]["name"])
 
 
-def _workflow_spec(table: Any, session: dict[str, Any]) -> dict[str, Any] | None:
+def _workflow_spec(table: Table, session: SessionItem) -> dict[str, Any] | None:
     workflow_id = session.get("workflow_id")
     if not workflow_id:
         return None
     from agentflow.services.workflows import create_workflow_service
 
-    spec: dict[str, Any] = create_workflow_service(table).get_workflow(workflow_id, session["tenant_id"])[
-        "spec"
-    ]
-    return spec
+    workflow = create_workflow_service(table).get_workflow(
+        tenant_id=session["tenant_id"], workflow_id=workflow_id
+    )
+    return workflow["spec"]
 
 
 def _existing_summary(bucket: str, key: str) -> dict[str, Any] | None:

@@ -10,11 +10,12 @@ from agentflow.schemas.messages import ChunkSpan
 from agentflow.stages.analysis import Analysis, run_analysis
 
 if TYPE_CHECKING:
+    from agentflow.aws.items import RecordingItem, SessionItem
     from agentflow.speech.audio import Source
 
 
 def compute(
-    source: Source, recording: dict[str, Any], session: dict[str, Any], chunk: ChunkSpan | None = None
+    source: Source, recording: RecordingItem, session: SessionItem, chunk: ChunkSpan | None = None
 ) -> dict[str, Any]:
     """Transcribe the recording (or ``chunk`` of it); per channel when each participant has their own.
 
@@ -35,14 +36,14 @@ def compute(
     return dict(transcript.to_chunk_dict())
 
 
-def merge(parts: list[dict[str, Any]], recording: dict[str, Any], session: dict[str, Any]) -> dict[str, Any]:
+def merge(parts: list[dict[str, Any]], recording: RecordingItem, session: SessionItem) -> dict[str, Any]:
     """One transcript from the chunks' (each word once, at the seams too)."""
     from agentflow.speech.seams import merge_transcripts  # pure Python: the fan-in loads no model code
 
     return dict(merge_transcripts(parts))  # type: ignore[arg-type]  # read back from JSON
 
 
-def _ready(recording: dict[str, Any], artifact: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _ready(recording: RecordingItem, artifact: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     data = {
         "recording_id": recording["recording_id"],
         "language": artifact.get("language"),

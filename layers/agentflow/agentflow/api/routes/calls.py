@@ -56,7 +56,7 @@ def ice_servers(
     if principal.kind != "join_token" or principal.role is None:
         raise ForbiddenError("This route takes a participant's join token")
     principal.require_session(session_id)
-    create_session_service(table).get_session(session_id, principal.tenant_id)
+    create_session_service(table).get_session(tenant_id=principal.tenant_id, session_id=session_id)
     channels = split_list(settings.kvs_signaling_channel_arns)
     if channels:
         config = kvs_ice_servers(

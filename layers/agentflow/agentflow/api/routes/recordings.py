@@ -34,7 +34,7 @@ def create_recording(
 ) -> CreateRecordingResponse:
     """Grant a presigned POST for one recording (API key of the tenant, or the host's join token)."""
     principal.require_session(session_id, role="host")
-    session = create_session_service(table).get_session(session_id, principal.tenant_id)
+    session = create_session_service(table).get_session(tenant_id=principal.tenant_id, session_id=session_id)
     if session["status"] not in ("scheduled", "ended"):
         raise ConflictError(f"Session {session_id} does not accept recordings")
     recording, post = recs.create_upload(
@@ -62,7 +62,7 @@ def create_recording(
 )
 def get_recording(recording_id: str, principal: PrincipalDep, table: TableDep) -> RecordingResponse:
     """A recording's status, per-stage progress and failure reason."""
-    recording = recs.get_recording(table, recording_id, principal.tenant_id)
+    recording = recs.get_recording(table, tenant_id=principal.tenant_id, recording_id=recording_id)
     if principal.kind == "join_token" and principal.session_id != recording["session_id"]:
         # The same 404 as a missing recording: a token must not learn which session owns the id.
         raise NotFoundError.of("Recording", recording_id)

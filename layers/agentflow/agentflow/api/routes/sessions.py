@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from agentflow.api.deps import PrincipalDep, SettingsDep, TableDep, TenantDep
 from agentflow.api.pagination import decode_cursor, encode_cursor
 from agentflow.aws import keys
+from agentflow.aws.items import SessionItem
 from agentflow.errors import NotFoundError, ValidationError
 from agentflow.net import check_webhook_url
 from agentflow.schemas.errors import error_responses
@@ -30,6 +31,9 @@ from agentflow.services.workflows import create_workflow_service
 from agentflow.settings import Settings, get_settings
 from agentflow.signaling.service import announce_session_ended
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 logger = Logger(service="agentflow-api")
 
@@ -46,7 +50,7 @@ def widget_base(settings: Settings, request: Request) -> str:
     return api.rstrip("/") + "/widget"
 
 
-def to_response(table: Any, session: dict[str, Any]) -> SessionResponse:
+def to_response(table: Table, session: SessionItem) -> SessionResponse:
     """The API view of a stored session, with its recordings."""
     recs = [
         RecordingSummary(
@@ -80,7 +84,9 @@ def create_session(
     if body.workflow_id:
         # Checked now, not when the summary runs: a typo should fail the create, not the pipeline.
         try:
-            create_workflow_service(table).get_workflow(body.workflow_id, tenant.tenant_id)
+            create_workflow_service(table).get_workflow(
+                tenant_id=tenant.tenant_id, workflow_id=body.workflow_id
+            )
         except NotFoundError as exc:
             raise ValidationError(f"workflow {body.workflow_id} not found", field="workflow_id") from exc
     service = create_session_service(table, idempotency_ttl_seconds=settings.idempotency_ttl_seconds)
@@ -129,7 +135,9 @@ def list_sessions(
 def get_session(session_id: SessionId, principal: PrincipalDep, table: TableDep) -> SessionResponse:
     """One session (an API key of its tenant, or a join token of this session)."""
     principal.require_session(session_id)
-    return to_response(table, create_session_service(table).get_session(session_id, principal.tenant_id))
+    return to_response(
+        table, create_session_service(table).get_session(tenant_id=principal.tenant_id, session_id=session_id)
+    )
 
 
 @router.post(
@@ -142,7 +150,7 @@ def end_session(
     a recording already uploaded and waiting starts processing."""
     principal.require_session(session_id, role="host")
     session = create_session_service(table).end_session(
-        session_id, principal.tenant_id, actor=principal.actor
+        tenant_id=principal.tenant_id, session_id=session_id, actor=principal.actor
     )
     create_pipeline_service(table, settings).session_ended(session)
     try:
@@ -162,5 +170,7 @@ def end_session(
 @router.delete("/{session_id}", response_model=SessionResponse, responses=error_responses(401, 404, 422))
 def delete_session(session_id: SessionId, tenant: TenantDep, table: TableDep) -> SessionResponse:
     """Soft-delete a session: gone from the API, kept in the table with its audit fields."""
-    session = create_session_service(table).delete_session(session_id, tenant.tenant_id, actor=tenant.actor)
+    session = create_session_service(table).delete_session(
+        tenant_id=tenant.tenant_id, session_id=session_id, actor=tenant.actor
+    )
     return to_response(table, session)

@@ -48,7 +48,7 @@ def get_summary(
 ) -> SummaryResponse:
     """The session's latest summary, its signature record and a presigned PDF URL (5 minutes)."""
     principal.require_session(session_id)
-    create_session_service(table).get_session(session_id, principal.tenant_id)
+    create_session_service(table).get_session(tenant_id=principal.tenant_id, session_id=session_id)
     item = summaries.latest(tenant_id=principal.tenant_id, session_id=session_id)
     pdf_url = summaries.pdf_url(item, filename=f"summary-{session_id}.pdf", expires_in=PDF_URL_TTL_SECONDS)
     expires = utcnow() + timedelta(seconds=PDF_URL_TTL_SECONDS)
@@ -65,7 +65,7 @@ def get_summary(
         document_hash=item["document_hash"],
         pdf_sha256=item["pdf_sha256"],
         summary=summaries.document(item),
-        signature=get_signature(table, principal.tenant_id, item["signature_id"]),
+        signature=get_signature(table, tenant_id=principal.tenant_id, signature_id=item["signature_id"]),
         pdf_url=pdf_url,
         pdf_url_expires_at=expires.isoformat(timespec="seconds").replace("+00:00", "Z"),
     )

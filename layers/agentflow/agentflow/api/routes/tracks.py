@@ -5,11 +5,12 @@ Writes take the participant's join token only, and only for that participant's t
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Path, status
 
 from agentflow.api.deps import Principal, PrincipalDep, SettingsDep, TableDep
+from agentflow.aws.items import Role, SessionItem
 from agentflow.errors import ForbiddenError
 from agentflow.schemas.errors import error_responses
 from agentflow.schemas.tracks import (
@@ -24,8 +25,11 @@ from agentflow.schemas.tracks import (
     TrackResponse,
 )
 from agentflow.services.sessions import create_session_service
-from agentflow.services.tracks import Role, TrackService, create_track_service
+from agentflow.services.tracks import TrackService, create_track_service
 from agentflow.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 router = APIRouter(prefix="/v1/sessions/{session_id}/tracks", tags=["tracks"])
 
@@ -42,9 +46,9 @@ def _participant(principal: Principal, session_id: str) -> Role:
 
 
 def _context(
-    principal: Principal, session_id: str, table: Any, settings: Settings
-) -> tuple[dict[str, Any], TrackService]:
-    session = create_session_service(table).get_session(session_id, principal.tenant_id)
+    principal: Principal, session_id: str, table: Table, settings: Settings
+) -> tuple[SessionItem, TrackService]:
+    session = create_session_service(table).get_session(tenant_id=principal.tenant_id, session_id=session_id)
     return session, create_track_service(table, settings)
 
 
@@ -64,7 +68,7 @@ def create_track(
     """Open a track: the participant's recorder just started (its start on the server's clock)."""
     role = _participant(principal, session_id)
     session, tracks = _context(principal, session_id, table, settings)
-    return TrackResponse.from_item(tracks.create_track(session, role, body, principal.actor))
+    return TrackResponse.from_item(tracks.create_track(session, role, body, actor=principal.actor))
 
 
 @router.get("", response_model=TrackPage, responses=error_responses(401, 404, 422))
@@ -94,7 +98,7 @@ def grant_parts(
     """Presigned PUT URLs for the given part numbers and sizes (short-lived; sizes are signed)."""
     role = _participant(principal, session_id)
     session, tracks = _context(principal, session_id, table, settings)
-    track = tracks.get_track(session, role, track_id)
+    track = tracks.get_track(session, role=role, track_id=track_id)
     grants = tracks.grant_parts(session, track, body.parts)
     return PartUrlsResponse(parts=[PartUrl.model_validate(g) for g in grants])
 
@@ -111,7 +115,7 @@ def list_parts(
     principal.require_session(session_id)
     session, tracks = _context(principal, session_id, table, settings)
     role = principal.role if principal.kind == "join_token" else None
-    track = tracks.get_track(session, role, track_id)
+    track = tracks.get_track(session, role=role, track_id=track_id)
     stored = tracks.list_parts(track)
     numbers = {n for n, _ in stored}
     highest = max(numbers, default=0)
@@ -138,5 +142,7 @@ def complete_track(
     """The recorder stopped after ``part_count`` parts; completing again with the same count is harmless."""
     role = _participant(principal, session_id)
     session, tracks = _context(principal, session_id, table, settings)
-    track = tracks.get_track(session, role, track_id)
-    return TrackResponse.from_item(tracks.complete_track(session, track, body.part_count, principal.actor))
+    track = tracks.get_track(session, role=role, track_id=track_id)
+    return TrackResponse.from_item(
+        tracks.complete_track(session, track, part_count=body.part_count, actor=principal.actor)
+    )

@@ -34,7 +34,7 @@ def get_transcript(
 ) -> Response:
     """Who said what and when, from the session's latest signed summary (API key or join token)."""
     principal.require_session(session_id)
-    create_session_service(table).get_session(session_id, principal.tenant_id)
+    create_session_service(table).get_session(tenant_id=principal.tenant_id, session_id=session_id)
     item = summaries.latest(tenant_id=principal.tenant_id, session_id=session_id)
     return Response(
         content=render(summaries.document(item), format),

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
 from agentflow.api.deps import SettingsDep, TableDep, TenantDep
+from agentflow.aws.items import DeliveryItem
 from agentflow.schemas.errors import error_responses
 from agentflow.services.webhooks import WebhookService, create_webhook_service
 from agentflow.settings import Settings
@@ -71,9 +72,9 @@ def _service(table: Any, settings: Settings) -> WebhookService:
     )
 
 
-def _to_response(service: WebhookService, item: dict[str, Any]) -> WebhookDelivery:
+def _to_response(service: WebhookService, item: DeliveryItem) -> WebhookDelivery:
     fields = {k: v for k, v in item.items() if k in WebhookDelivery.model_fields}
-    event = json.loads(service.event_body(item["tenant_id"], item["event_id"]))
+    event = json.loads(service.event_body(tenant_id=item["tenant_id"], event_id=item["event_id"]))
     return WebhookDelivery.model_validate({**fields, "event": event})
 
 
@@ -87,7 +88,7 @@ def list_deliveries(
 ) -> DeliveryList:
     """Every webhook delivery of a session, with its attempts (status, response code, latency, error)."""
     service = _service(table, settings)
-    items = service.list_deliveries(tenant.tenant_id, session_id, limit=limit)
+    items = service.list_deliveries(tenant_id=tenant.tenant_id, session_id=session_id, limit=limit)
     return DeliveryList(items=[_to_response(service, i) for i in items])
 
 
@@ -101,7 +102,7 @@ def get_delivery(
 ) -> WebhookDelivery:
     """One delivery with its attempts."""
     service = _service(table, settings)
-    return _to_response(service, service.get_delivery(tenant.tenant_id, delivery_id))
+    return _to_response(service, service.get_delivery(tenant_id=tenant.tenant_id, delivery_id=delivery_id))
 
 
 @router.post(
@@ -116,7 +117,9 @@ def redeliver(delivery_id: str, tenant: TenantDep, table: TableDep, settings: Se
     Enables the endpoint again if a 410 Gone had disabled it. 409 while attempts are under way.
     """
     service = _service(table, settings)
-    return _to_response(service, service.redeliver(tenant.tenant_id, delivery_id, actor=tenant.actor))
+    return _to_response(
+        service, service.redeliver(tenant_id=tenant.tenant_id, delivery_id=delivery_id, actor=tenant.actor)
+    )
 
 
 @router.post(

@@ -11,7 +11,7 @@ from agentflow.api.deps import TableDep, TenantDep
 from agentflow.api.pagination import decode_cursor, encode_cursor
 from agentflow.aws import keys
 from agentflow.schemas.errors import error_responses
-from agentflow.services.workflows import create_workflow_service
+from agentflow.services.workflows import Workflow, create_workflow_service
 
 router = APIRouter(prefix="/v1/workflows", tags=["workflows"])
 
@@ -64,7 +64,7 @@ class WorkflowPage(BaseModel):
     next_cursor: str | None = None
 
 
-def _response(item: dict[str, Any]) -> WorkflowResponse:
+def _response(item: Workflow) -> WorkflowResponse:
     return WorkflowResponse.model_validate(
         {k: v for k, v in item.items() if k in WorkflowResponse.model_fields}
     )
@@ -109,12 +109,16 @@ def list_workflows(
 @router.get("/{workflow_id}", response_model=WorkflowResponse, responses=error_responses(401, 404, 422))
 def get_workflow(workflow_id: str, tenant: TenantDep, table: TableDep) -> WorkflowResponse:
     """One workflow of the tenant."""
-    return _response(create_workflow_service(table).get_workflow(workflow_id, tenant.tenant_id))
+    return _response(
+        create_workflow_service(table).get_workflow(tenant_id=tenant.tenant_id, workflow_id=workflow_id)
+    )
 
 
 @router.delete("/{workflow_id}", response_model=WorkflowResponse, responses=error_responses(401, 404, 422))
 def delete_workflow(workflow_id: str, tenant: TenantDep, table: TableDep) -> WorkflowResponse:
     """Soft-delete a workflow: gone from the API, kept in the table with its audit fields."""
     return _response(
-        create_workflow_service(table).delete_workflow(workflow_id, tenant.tenant_id, actor=tenant.actor)
+        create_workflow_service(table).delete_workflow(
+            tenant_id=tenant.tenant_id, workflow_id=workflow_id, actor=tenant.actor
+        )
     )
