@@ -133,6 +133,10 @@ class ChunkItem(TypedDict):
     end: Decimal
 
 
+# A recording built from tracks (stages.assemble) says how: these are written as built (floats
+# become Decimal on the way in) and read back with Decimal numbers, hence ``Decimal | float``.
+
+
 class ChannelParticipant(TypedDict):
     """Who is on a channel of a recording built from tracks."""
 
@@ -147,9 +151,39 @@ class MissingSpan(TypedDict):
     role: Role
     name: str
     channel: Number
-    start: Decimal
-    end: Decimal
+    start: Decimal | float
+    end: Decimal | float
     reason: str  # no_audio | starts_late | ends_early | gap
+
+
+class TrackProblem(TypedDict):
+    """Why (part of) a track was not used."""
+
+    track_id: str
+    role: Role
+    reason: str
+
+
+class UsedTrack(TypedDict):
+    """What the assembler took from one audio track."""
+
+    track_id: str
+    role: Role
+    status: str
+    part_count: Number | None
+    parts_stored: Number
+    bytes: Number
+    offset_ms: Number
+    clock_error_ms: Number
+
+
+class VideoTrack(TypedDict):
+    """A video track of the session, kept in the bucket under ``prefix``."""
+
+    track_id: str
+    role: Role
+    prefix: str
+    status: str
 
 
 class RecordingItem(Audited):
@@ -193,9 +227,9 @@ class RecordingItem(Audited):
     assembled_by: NotRequired[str]
     channel_participants: NotRequired[list[ChannelParticipant]]
     missing_audio: NotRequired[list[MissingSpan]]
-    track_problems: NotRequired[list[dict[str, Any]]]
-    tracks: NotRequired[list[dict[str, Any]]]
-    video_tracks: NotRequired[list[dict[str, Any]]]
+    track_problems: NotRequired[list[TrackProblem]]
+    tracks: NotRequired[list[UsedTrack]]
+    video_tracks: NotRequired[list[VideoTrack]]
     call_started_at_server_ms: NotRequired[Number]
     alignment_error_ms: NotRequired[Number]
     assembled_duration_seconds: NotRequired[Decimal]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentflow.cli.stack import connect
 
+if TYPE_CHECKING:
+    from agentflow.services.signatures import SigningService
 
-def _signing_service() -> Any:
+
+def _signing_service() -> SigningService:
     from agentflow.aws.clients import client, table
     from agentflow.services.signatures import create_signing_service
     from agentflow.settings import get_settings

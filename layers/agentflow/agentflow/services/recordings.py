@@ -11,9 +11,9 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
@@ -72,6 +72,14 @@ def parse_upload_key(key: str) -> UploadKey | None:
     return UploadKey(*match.groups()) if match else None
 
 
+class UploadGrant(TypedDict):
+    """The presigned POST of an upload: the form's URL and fields, and until when it is valid."""
+
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+
+
 def new_recording_item(
     *,
     tenant_id: str,
@@ -122,7 +130,7 @@ def create_upload(
     max_bytes: int,
     expires_in: int,
     actor: str,
-) -> tuple[RecordingItem, dict[str, Any]]:
+) -> tuple[RecordingItem, UploadGrant]:
     """Create a PENDING_UPLOAD recording and its presigned POST; return ``(recording, post)``."""
     if not content_type_allowed(content_type):
         raise ValidationError(
@@ -156,7 +164,7 @@ def create_upload(
         Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
         ExpiresIn=expires_in,
     )
-    return recording, {**post, "expires_at": expires_at}
+    return recording, {"url": post["url"], "fields": post["fields"], "expires_at": expires_at}
 
 
 def get_recording(table: Table, *, tenant_id: str, recording_id: str) -> RecordingItem:

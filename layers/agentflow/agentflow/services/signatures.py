@@ -39,6 +39,7 @@ from agentflow.ids import now_iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_kms.client import KMSClient
 
 ACTIVE = "ACTIVE"
 COMPROMISED = "COMPROMISED"
@@ -81,7 +82,7 @@ def public_record(item: Mapping[str, Any]) -> dict[str, Any]:
 def list_public_keys(table: Table) -> list[PublicKeyItem]:
     """Every published, uncompromised public-key item, oldest first."""
     items: list[PublicKeyItem] = []
-    start: dict[str, Any] | None = None
+    start: records.Cursor | None = None
     for _ in range(_MAX_KEY_PAGES):
         kwargs: dict[str, Any] = {
             "IndexName": "gsi1",
@@ -218,7 +219,7 @@ class SigningService:
 
 def create_signing_service(
     table: Table,
-    kms_client: Any,
+    kms_client: KMSClient,
     *,
     key_alias: str,
     actor: str = "stage:summarize",

@@ -18,8 +18,8 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
@@ -108,11 +108,11 @@ def tracks_recording_id(session_id: str) -> str:
     return f"rec_{session_id.split('_', 1)[1]}"
 
 
-def session_tracks(table: Table, session_id: str, role: Role | None = None) -> list[TrackItem]:
+def session_tracks(table: Table, session_id: str, *, role: Role | None = None) -> list[TrackItem]:
     """The live tracks of a session (or of one participant), by role then start time."""
     prefix = keys.TRACK + (f"{role}#" if role else "")
     items: list[TrackItem] = []
-    start: dict[str, Any] | None = None
+    start: records.Cursor | None = None
     while True:
         kwargs: dict[str, Any] = {
             "IndexName": "gsi1",
@@ -177,6 +177,15 @@ def schedule_on_end(table: Table, settings: Settings, session: SessionItem) -> b
     return True
 
 
+class PartGrant(TypedDict):
+    """A presigned PUT for one part, and the headers its signature binds."""
+
+    part_number: int
+    url: str
+    headers: dict[str, str]
+    expires_at: datetime
+
+
 class CreateTrack(Protocol):
     """Open a track for ``role`` (a recorder just started); raise if the session or limits forbid it."""
 
@@ -200,9 +209,7 @@ class ListTracks(Protocol):
 class GrantParts(Protocol):
     """Presigned PUTs for ``parts``, each bound to its number, exact size and the track's type."""
 
-    def __call__(
-        self, session: SessionItem, track: TrackItem, parts: list[PartSize]
-    ) -> list[dict[str, Any]]: ...
+    def __call__(self, session: SessionItem, track: TrackItem, parts: list[PartSize]) -> list[PartGrant]: ...
 
 
 class ListParts(Protocol):
@@ -253,7 +260,7 @@ def create_track_service(table: Table, settings: Settings) -> TrackService:
                 "started_at_server_ms is older than the longest recording allowed",
                 field="started_at_server_ms",
             )
-        if len(session_tracks(table, session["session_id"], role)) >= settings.track_max_per_participant:
+        if len(session_tracks(table, session["session_id"], role=role)) >= settings.track_max_per_participant:
             raise ConflictError(
                 f"The {role} already opened {settings.track_max_per_participant} tracks in this session"
             )
@@ -304,7 +311,7 @@ def create_track_service(table: Table, settings: Settings) -> TrackService:
 
     def list_tracks(session: SessionItem, role: Role | None) -> list[TrackItem]:
         """The session's tracks: one participant's (join token) or everyone's (API key)."""
-        return session_tracks(table, session["session_id"], role)
+        return session_tracks(table, session["session_id"], role=role)
 
     def _built(session: SessionItem) -> bool:
         """True once the session's recording has been built from its tracks (later parts are unused)."""
@@ -315,7 +322,7 @@ def create_track_service(table: Table, settings: Settings) -> TrackService:
         )
         return built is not None and built["status"] != "PENDING_UPLOAD"
 
-    def grant_parts(session: SessionItem, track: TrackItem, parts: list[PartSize]) -> list[dict[str, Any]]:
+    def grant_parts(session: SessionItem, track: TrackItem, parts: list[PartSize]) -> list[PartGrant]:
         """Presigned PUTs for ``parts``, each bound to its number, exact size and the track's type."""
         if track["status"] == COMPLETED:
             raise ConflictError(f"Track {track['track_id']} is complete: it takes no more parts")
@@ -339,7 +346,7 @@ def create_track_service(table: Table, settings: Settings) -> TrackService:
                 )
         ttl = settings.track_part_url_ttl_seconds
         expires_at = utcnow() + timedelta(seconds=ttl)
-        grants = []
+        grants: list[PartGrant] = []
         for part in parts:
             url = presigner().generate_presigned_url(
                 "put_object",
@@ -461,9 +468,20 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
-def missing_audio_of(recording: RecordingItem) -> list[dict[str, Any]]:
+class MissingAudioNote(TypedDict):
+    """One entry of the summary's ``missing_audio`` (``schemas.summary.MissingAudio``), in seconds."""
+
+    name: str
+    role: str
+    start: float
+    end: float
+    reason: str
+    note: str
+
+
+def missing_audio_of(recording: RecordingItem) -> list[MissingAudioNote]:
     """The summary's ``missing_audio`` entries for a recording built from tracks (else empty)."""
-    entries = []
+    entries: list[MissingAudioNote] = []
     for span in recording.get("missing_audio") or []:
         start, end = float(span["start"]), float(span["end"])
         name, role, reason = str(span["name"]), str(span["role"]), str(span["reason"])

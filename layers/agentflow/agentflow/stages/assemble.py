@@ -30,7 +30,17 @@ from botocore.exceptions import ClientError
 
 from agentflow.aws import keys, records
 from agentflow.aws.clients import client
-from agentflow.aws.items import RecordingItem, SessionItem, TrackItem
+from agentflow.aws.items import (
+    ChannelParticipant,
+    MissingSpan,
+    RecordingItem,
+    Role,
+    SessionItem,
+    TrackItem,
+    TrackProblem,
+    UsedTrack,
+    VideoTrack,
+)
 from agentflow.schemas.messages import AssembleJob
 from agentflow.services import recordings as recs
 from agentflow.services import tracks as trk
@@ -51,17 +61,17 @@ class Built:
     path: Path
     duration: float  # seconds
     call_started_at_server_ms: int
-    channels: list[dict[str, Any]]  # {"channel", "role", "name"}
-    missing: list[dict[str, Any]]  # {"role", "name", "channel", "start", "end", "reason"}
-    problems: list[dict[str, Any]] = field(default_factory=list)  # {"track_id", "role", "reason"}
-    tracks: list[dict[str, Any]] = field(default_factory=list)  # what was used, per audio track
-    video: list[dict[str, Any]] = field(default_factory=list)  # video tracks, kept in the bucket
+    channels: list[ChannelParticipant]
+    missing: list[MissingSpan]
+    problems: list[TrackProblem] = field(default_factory=list)
+    tracks: list[UsedTrack] = field(default_factory=list)  # what was used, per audio track
+    video: list[VideoTrack] = field(default_factory=list)  # video tracks, kept in the bucket
     alignment_error_ms: int = 0
 
 
 def _track_audio(
-    bucket: str, track: TrackItem, *, offset_seconds: float, folder: Path, problems: list[dict[str, Any]]
-) -> tuple[list[Piece], dict[str, Any]]:
+    bucket: str, track: TrackItem, *, offset_seconds: float, folder: Path, problems: list[TrackProblem]
+) -> tuple[list[Piece], UsedTrack]:
     """Check, fetch and decode one audio track's stored parts; problems go to ``problems``."""
     s3 = client("s3")
 
@@ -90,7 +100,7 @@ def _track_audio(
         path.write_bytes(obj["Body"].read())
         parts[number] = path
         total += size
-    used = {
+    used: UsedTrack = {
         "track_id": track["track_id"],
         "role": track["role"],
         "status": track["status"],
@@ -145,9 +155,9 @@ def build(session: SessionItem, tracks: list[TrackItem], settings: Settings, fol
     """Build the two-channel recording of ``session`` from its tracks into ``folder``."""
     audio = [t for t in tracks if t["kind"] == "audio"]
     call_start = min(int(t["started_at_server_ms"]) for t in audio)
-    problems: list[dict[str, Any]] = []
-    by_role: dict[str, list[Piece]] = {role: [] for role in trk.ROLES}
-    used: list[dict[str, Any]] = []
+    problems: list[TrackProblem] = []
+    by_role: dict[Role, list[Piece]] = {role: [] for role in trk.ROLES}
+    used: list[UsedTrack] = []
     for track in sorted(audio, key=lambda t: int(t["started_at_server_ms"])):
         offset = (int(track["started_at_server_ms"]) - call_start) / 1000
         pieces, info = _track_audio(
@@ -158,7 +168,8 @@ def build(session: SessionItem, tracks: list[TrackItem], settings: Settings, fol
     limit = int(settings.max_duration_seconds * SAMPLE_RATE)
     length = min(max((p.end for ps in by_role.values() for p in ps), default=0), limit)
     whole = length / SAMPLE_RATE
-    channels, missing = [], []
+    channels: list[ChannelParticipant] = []
+    missing: list[MissingSpan] = []
     for channel, role in enumerate(trk.ROLES):
         name = str((session.get(role) or {}).get("name") or role)
         channels.append({"channel": channel, "role": role, "name": name})
