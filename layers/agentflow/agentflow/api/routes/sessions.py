@@ -29,7 +29,6 @@ from agentflow.services.recordings import session_recordings
 from agentflow.services.sessions import create_session_service
 from agentflow.services.workflows import create_workflow_service
 from agentflow.settings import Settings, get_settings
-from agentflow.signaling.service import announce_session_ended
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -153,6 +152,9 @@ def end_session(
         tenant_id=principal.tenant_id, session_id=session_id, actor=principal.actor
     )
     create_pipeline_service(table, settings).session_ended(session)
+    # On first use: the signaling service and its frame models are ~6 ms of the cold import.
+    from agentflow.signaling.service import announce_session_ended
+
     try:
         announce_session_ended(
             table,
