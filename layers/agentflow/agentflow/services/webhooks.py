@@ -57,7 +57,7 @@ FINAL_STATUSES = (DELIVERED, FAILED)
 MAX_SQS_DELAY_SECONDS = 900  # SQS DelaySeconds maximum: longer waits are chained hops
 
 
-def event_id_for(tenant_id: str, event_key: str) -> str:
+def event_id_for(*, tenant_id: str, event_key: str) -> str:
     """The stable id of the event identified by ``event_key`` within a tenant."""
     return "evt_" + hashlib.sha256(f"{tenant_id}:{event_key}".encode()).hexdigest()[:26]
 
@@ -67,7 +67,7 @@ def delivery_id_for(event_id: str) -> str:
     return "dlv_" + event_id.removeprefix("evt_")
 
 
-def endpoint_id_for(tenant_id: str, url: str) -> str:
+def endpoint_id_for(*, tenant_id: str, url: str) -> str:
     """The id of a tenant's webhook endpoint (one per distinct URL)."""
     return "whe_" + hashlib.sha256(f"{tenant_id}:{url}".encode()).hexdigest()[:26]
 
@@ -121,7 +121,7 @@ def emit_event(
     """Record an event and, when the session has a webhook URL, queue its delivery; return the event id."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type}")
-    event_id = event_id_for(tenant_id, event_key)
+    event_id = event_id_for(tenant_id=tenant_id, event_key=event_key)
     session_id = session["session_id"]
     payload = {
         "id": event_id,
@@ -456,7 +456,7 @@ def create_webhook_service(
         return updated
 
     def _endpoint_key(tenant_id: str, url: str) -> tuple[str, str]:
-        return keys.tenant_pk(tenant_id), keys.webhook_endpoint(endpoint_id_for(tenant_id, url))
+        return keys.tenant_pk(tenant_id), keys.webhook_endpoint(endpoint_id_for(tenant_id=tenant_id, url=url))
 
     def endpoint_disabled(*, tenant_id: str, url: str) -> bool:
         """True when the endpoint answered 410 Gone and has not been enabled since."""
@@ -470,7 +470,7 @@ def create_webhook_service(
             "sk": sk,
             "entity": "webhook_endpoint",
             "tenant_id": tenant_id,
-            "endpoint_id": endpoint_id_for(tenant_id, url),
+            "endpoint_id": endpoint_id_for(tenant_id=tenant_id, url=url),
             "url": url,
             **values,
         }
