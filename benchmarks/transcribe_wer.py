@@ -8,13 +8,16 @@ words, the participants' names as hotwords as the stage gives them). Each is tra
 and timed in CPU seconds (all threads; the machine is shared, so wall time is noisy) per second of
 audio. faster-whisper's temperature fallbacks (re-decodes of a window) are counted from its log.
 
-``--batched 8`` runs faster-whisper's BatchedInferencePipeline on the whole file instead (same
-decode options), for comparison. ``--set decode.beam_size=1`` / ``--set vad.min_silence_duration_ms=500`` override one entry of
+The stage decodes each window's clips ``stage.BATCH_SIZE`` at a time (BatchedInferencePipeline,
+clips whisper would not accept decoded again one at a time: counted as "again"). ``--batch-sizes 0 8``
+runs every file through the stage with each batch size in turn (0: the sequential path), so the
+two are compared file by file under the same load. ``--batched 8`` runs faster-whisper's
+BatchedInferencePipeline on the whole file instead (its own VAD, 160 ms pauses), for comparison. ``--set decode.beam_size=1`` / ``--set vad.min_silence_duration_ms=500`` override one entry of
 ``DECODE_OPTIONS`` / ``VAD_OPTIONS`` for the run (values are Python literals), to compare settings
 on the same files; ``--align sample`` prints the reference against the hypothesis word by word.
 
 Usage: .venv/bin/python benchmarks/transcribe_wer.py [--model base] [--set KEY=VALUE ...]
-    [--align NAME ...] [--only NAME ...] [--batched N]
+    [--align NAME ...] [--only NAME ...] [--batch-sizes N ...] [--batched N]
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ class Score:
     audio: float
     fallbacks: int
     passes: int  # whisper encoder passes (one per 30 s window decoded): the cost that does not depend on load
+    again: int  # batched clips decoded again on the sequential path
     pairs: list[tuple[str, str]]
 
     @property
@@ -77,15 +81,22 @@ class Score:
 
 
 class _Fallbacks(logging.Handler):
-    """Counts faster-whisper's 'threshold is not met with temperature …' debug lines."""
+    """Counts faster-whisper's 'threshold is not met with temperature …' debug lines, and the
+    stage's 'decoded again one at a time' ones."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.count = 0
+        self.again = 0
+        self.reasons: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if "threshold is not met" in record.getMessage():
+        message = record.getMessage()
+        if "threshold is not met" in message:
             self.count += 1
+        if "decoded again one at a time" in message:
+            self.again += 1
+            self.reasons.append(message)
 
 
 def align(reference: list[str], hypothesis: list[str]) -> list[tuple[str, str]]:
@@ -162,7 +173,7 @@ def _count_passes() -> None:
     encode = WhisperModel.encode
 
     def counted(self: WhisperModel, features: Any) -> Any:
-        _PASSES[0] += 1
+        _PASSES[0] += 1 if features.ndim == 2 else features.shape[0]  # a batch: one pass per clip
         return encode(self, features)
 
     WhisperModel.encode = counted  # type: ignore[method-assign]
@@ -186,7 +197,8 @@ def run(case: Case, model: str | None, counter: _Fallbacks, batched: int = 0) ->
     from evaluation import _word_errors
 
     audio = decode(case.path, mono=not case.split_channels).shape[1] / 16000
-    counter.count = 0
+    counter.count = counter.again = 0
+    counter.reasons = []
     _PASSES[0] = 0
     began = time.process_time()
     if batched:
@@ -207,7 +219,9 @@ def run(case: Case, model: str | None, counter: _Fallbacks, batched: int = 0) ->
         errors += _word_errors(reference, hypothesis)
         words += len(reference)
         pairs += align(reference, hypothesis)
-    return Score(case.name, errors, words, cpu, audio, counter.count, _PASSES[0], pairs)
+    for reason in counter.reasons:
+        print(f"    {case.name}: {reason}")
+    return Score(case.name, errors, words, cpu, audio, counter.count, _PASSES[0], counter.again, pairs)
 
 
 def _override(assignments: list[str]) -> None:
@@ -233,42 +247,62 @@ def main() -> None:
     parser.add_argument(
         "--batched", type=int, default=0, metavar="N", help="BatchedInferencePipeline, batch size N"
     )
+    parser.add_argument(
+        "--batch-sizes",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="N",
+        help="the stage with each BATCH_SIZE in turn, file by file (0: sequential)",
+    )
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "agentflow-wer")
     args = parser.parse_args()
     _override(args.set)
     counter = _Fallbacks()
-    logging.getLogger("faster_whisper").addHandler(counter)
-    logging.getLogger("faster_whisper").setLevel(logging.DEBUG)
+    for name in ("faster_whisper", "agentflow.speech.transcribe"):
+        logging.getLogger(name).addHandler(counter)
+        logging.getLogger(name).setLevel(logging.DEBUG)
     args.work.mkdir(parents=True, exist_ok=True)
     _count_passes()
     whisper.get_model(args.model)  # loaded before timing
     print(f"model {whisper.resolve(args.model).label}; overrides {args.set or 'none'}")
     print(
-        f"{'file':28} {'WER':>7} {'err/words':>10} {'CPU s':>7} {'audio s':>7} {'CPU/s':>6} {'fallb':>5} {'passes':>6}"
+        f"{'file':28} {'WER':>7} {'err/words':>10} {'CPU s':>7} {'audio s':>7} {'CPU/s':>6} {'fallb':>5}"
+        f" {'passes':>6} {'again':>5}"
     )
-    scores: list[Score] = []
+    sizes: list[int | None] = [None] if args.batch_sizes is None else list(args.batch_sizes)
+    scores: dict[int | None, list[Score]] = {size: [] for size in sizes}
     for case in cases(args.work):
         if args.only and not any(case.name.startswith(o) for o in args.only):
             continue
-        score = run(case, args.model, counter, args.batched)
-        scores.append(score)
+        for size in sizes:
+            if size is not None:
+                stage.BATCH_SIZE = size or None
+            score = run(case, args.model, counter, args.batched)
+            scores[size].append(score)
+            label = score.name if size is None else f"{score.name} [bs {size}]"
+            print(
+                f"{label:28} {score.wer:7.1%} {score.errors:>4}/{score.words:<5} {score.cpu:7.1f}"
+                f" {score.audio:7.1f} {score.cpu / score.audio:6.3f} {score.fallbacks:5d} {score.passes:6d}"
+                f" {score.again:5d}",
+                flush=True,
+            )
+            if any(score.name.startswith(a) for a in args.align):
+                for ref, hyp in score.pairs:
+                    mark = "  " if ref == hyp else ("S " if ref and hyp else ("D " if ref else "I "))
+                    print(f"    {mark}{ref:>16} {hyp}")
+    for size, done in scores.items():
+        label = "" if size is None else f" [bs {size}]"
+        synth = [s for s in done if s.name.startswith("synth:")]
+        if synth:
+            pooled = sum(s.errors for s in synth) / sum(s.words for s in synth)
+            print(f"{'synthetic, pooled' + label:28} {pooled:7.1%}")
+        cpu, audio = sum(s.cpu for s in done), sum(s.audio for s in done)
+        passes, again = sum(s.passes for s in done), sum(s.again for s in done)
         print(
-            f"{score.name:28} {score.wer:7.1%} {score.errors:>4}/{score.words:<5} {score.cpu:7.1f}"
-            f" {score.audio:7.1f} {score.cpu / score.audio:6.3f} {score.fallbacks:5d} {score.passes:6d}",
-            flush=True,
+            f"{'all, CPU s per audio s' + label:28} {cpu / audio:7.3f}  ({cpu:.1f} CPU s for {audio:.0f} s,"
+            f" {passes} passes, {again} clips decoded again)"
         )
-        if any(score.name.startswith(a) for a in args.align):
-            for ref, hyp in score.pairs:
-                mark = "  " if ref == hyp else ("S " if ref and hyp else ("D " if ref else "I "))
-                print(f"    {mark}{ref:>16} {hyp}")
-    synth = [s for s in scores if s.name.startswith("synth:")]
-    if synth:
-        print(f"{'synthetic, pooled':28} {sum(s.errors for s in synth) / sum(s.words for s in synth):7.1%}")
-    cpu, audio = sum(s.cpu for s in scores), sum(s.audio for s in scores)
-    passes = sum(s.passes for s in scores)
-    print(
-        f"{'all, CPU s per audio s':28} {cpu / audio:7.3f}  ({cpu:.1f} CPU s for {audio:.0f} s, {passes} passes)"
-    )
 
 
 if __name__ == "__main__":

@@ -445,19 +445,30 @@ def test_per_channel_chunks_read_from_one_file_object_merge_to_the_unchunked_wor
 
 
 class _StubWhisper:
-    """Stands in for ``WhisperModel``: records how much speech each call was given, says nothing."""
+    """Stands in for ``WhisperModel`` and for the batched pipeline over it (``whisper.batched``):
+    records how much speech each call was given and the clips it was to decode, says nothing."""
 
     supported_languages = ("en",)
     model = SimpleNamespace(is_multilingual=False)
 
     def __init__(self) -> None:
         self.samples: list[int] = []
+        self.clips: list[list[dict[str, float]]] = []  # per batched call, seconds of the speech given
 
     def transcribe(
         self, audio: npt.NDArray[np.float32], **options: object
     ) -> tuple[Iterator[object], object]:
         self.samples.append(int(audio.shape[0]))
+        if "batch_size" in options:
+            self.clips.append(options["clip_timestamps"])  # type: ignore[arg-type]
         return iter(()), SimpleNamespace(language="en", language_probability=1.0)
+
+
+def _stub_whisper(monkeypatch: pytest.MonkeyPatch) -> _StubWhisper:
+    stub = _StubWhisper()
+    monkeypatch.setattr(whisper, "get_model", lambda name=None: stub)
+    monkeypatch.setattr(whisper, "batched", lambda model: model)
+    return stub
 
 
 def _repeated_conversation(data_dir: Path, out: Path, minutes: int) -> Path:
@@ -505,8 +516,7 @@ def test_a_chunks_memory_is_set_by_its_span_not_by_the_recordings_length(
     data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a 10-minute and a 60-minute recording of speech, and whisper stubbed (VAD and decoding real)
-    stub = _StubWhisper()
-    monkeypatch.setattr(whisper, "get_model", lambda name=None: stub)
+    stub = _stub_whisper(monkeypatch)
     short, long = (
         _repeated_conversation(data_dir, tmp_path / "10.wav", 10),
         _repeated_conversation(data_dir, tmp_path / "60.wav", 60),
@@ -531,6 +541,7 @@ def test_a_chunks_memory_is_set_by_its_span_not_by_the_recordings_length(
     # within 10 %, the resident set (allocator arenas, FFmpeg, onnxruntime: noisier) within half of
     # what holding the 50 more minutes would cost as float32
     assert max(stub.samples) <= span_bytes / 4
+    assert len(stub.clips) == len(stub.samples)  # every window through the batched pipeline
     for heap in (heap_60, heap_60_file):
         assert heap <= heap_10 * 1.1 + 1 * mib
     for rss in (rss_60, rss_60_file):
@@ -544,8 +555,7 @@ def test_a_chunk_does_not_decode_speech_beyond_where_a_seam_can_fall(
     # GIVEN dev00 (30 s of unbroken meeting speech: one VAD region) and a chunk 10.15-20.35 s whose
     # read edges (5.15 s, 25.35 s) fall inside words; decoding up to the edge made whisper loop
     # through all six temperatures on the truncated last segment (7 failed decodes, 21-32 s)
-    stub = _StubWhisper()
-    monkeypatch.setattr(whisper, "get_model", lambda name=None: stub)
+    stub = _stub_whisper(monkeypatch)
     path, duration = data_dir / "dev00.wav", 30.0000625
     start, end = 10.15, 20.35
 
@@ -555,6 +565,13 @@ def test_a_chunk_does_not_decode_speech_beyond_where_a_seam_can_fall(
     # past them, not the whole read span, and the span still records what was read
     reach = (end - start + transcribe_module.OVERLAP + 2.0) * SAMPLE_RATE
     assert len(stub.samples) == 1 and stub.samples[0] <= reach, stub.samples
+    # in clips of at most 30 s that tile the speech given, decoded in one batched call
+    (clips,) = stub.clips
+    assert clips[0]["start"] == 0.0 and clips[-1]["end"] * SAMPLE_RATE == pytest.approx(
+        stub.samples[0], abs=1
+    )
+    assert all(c["end"] - c["start"] <= transcribe_module.CLIP_SECONDS for c in clips)
+    assert all(a["end"] == b["start"] for a, b in itertools.pairwise(clips))
     assert transcript.span == Span(
         start, end, start - transcribe_module.OVERLAP, end + transcribe_module.OVERLAP
     )

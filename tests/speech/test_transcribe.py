@@ -10,6 +10,7 @@ import wave
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -138,6 +139,34 @@ def test_a_window_holding_the_end_of_its_clip_keeps_its_open_last_segment() -> N
     # closed already, or without any timestamp: unchanged
     assert whisper.close_clip_tail(model, tokenizer, [*tokens, 300], 1200, 12.0) == [*tokens, 300]
     assert whisper.close_clip_tail(model, tokenizer, [7, 8], 1200, 12.0) == [7, 8]
+
+
+def _decoded(text: str, *, logprob: float = -0.3, no_speech: float = 0.05) -> Any:
+    """One batched clip's segment as faster-whisper 1.2.1 yields it."""
+    from faster_whisper.transcribe import Segment as WhisperSegment
+
+    return WhisperSegment(
+        id=1, seek=0, start=0.0, end=10.0, text=text, tokens=[], avg_logprob=logprob,
+        compression_ratio=0.0, no_speech_prob=no_speech, words=None, temperature=0.0,
+    )  # fmt: skip
+
+
+def test_a_batched_clip_is_kept_only_when_whisper_would_accept_it_and_it_does_not_loop() -> None:
+    check = transcribe_module._clip_check
+    # GIVEN a clip decoded plainly THEN it is kept
+    assert check([_decoded(" " + JFK)]) is None
+    assert check([_decoded(" Yeah, yeah, yeah. Thank you, thank you.")]) is None  # speech repeats a little
+    # GIVEN whisper's own fallback conditions (thresholds of DECODE_OPTIONS) THEN it is refused
+    assert "compression" in str(check([_decoded(" I'll be right back." * 12)]))
+    assert "log-probability" in str(check([_decoded(" " + JFK, logprob=-1.3)]))
+    assert "silence" in str(check([_decoded(" you", logprob=-1.7, no_speech=0.8)]))
+    # GIVEN a loop too short for gzip to notice (base on reversed speech: cr 2.29) THEN refused too
+    looped = " And he's there. He's there. He's there. He's there. He's there."
+    assert transcribe_module.get_compression_ratio(looped) < 2.4
+    assert check([_decoded(looped)]) == "a phrase repeated back to back"
+    # the figures are the clip's: a loop split over its segments is still one loop
+    assert check([_decoded(" He's there. He's there."), _decoded(" He's there. He's there.")]) is not None
+    assert check([]) is None
 
 
 def test_size_names_and_directories_resolve_to_verified_models(tmp_path: Path) -> None:
@@ -319,6 +348,74 @@ def test_a_meeting_without_2_s_pauses_loses_no_utterance_at_its_30_s_windows(tmp
     truth = normalize_words(" ".join(u["text"] for u in meeting["utterances"]))
     assert _wer(truth, normalize_words(transcript.text)) < 0.2
     assert_well_timed(transcript)
+
+
+@pytest.mark.slow
+def test_a_batched_clip_that_is_refused_is_decoded_again_on_the_sequential_path(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN jfk, the two voices of stereo_diarization and jfk again, 3 s apart, in clips of at
+    # most 20 s: [jfk, left, right] and [jfk]; the check refuses the second clip
+    jfk, stereo = decode(data_dir / "jfk.flac"), decode(data_dir / "stereo_diarization.wav", mono=False)
+    gap = np.zeros((1, 3 * SAMPLE_RATE), dtype=np.float32)
+    parts = [jfk, gap, stereo[:1], gap, stereo[1:], gap]
+    path = write_wav(tmp_path / "clips.wav", np.concatenate([*parts, jfk], axis=1))
+    monkeypatch.setattr(transcribe_module, "CLIP_SECONDS", 20.0)
+    check, seen = transcribe_module._clip_check, []
+
+    def refusing_the_second(segments: Any) -> str | None:
+        seen.append(check(segments))
+        return "refused by the test" if len(seen) == 2 else seen[-1]
+
+    monkeypatch.setattr(transcribe_module, "_clip_check", refusing_the_second)
+
+    # WHEN it is transcribed batched, and (as before batching) sequentially
+    batched = transcribe(path, language="en", model="tiny.en")
+    monkeypatch.setattr(transcribe_module, "BATCH_SIZE", None)
+    sequential = transcribe(path, language="en", model="tiny.en")
+
+    # THEN the first clip is kept from the batch; the refused one is decoded again, one at a time:
+    # its words are the sequential path's, at its times
+    assert seen == [None, None]
+    second = sum(part.shape[1] for part in parts) / SAMPLE_RATE - 0.5  # VAD pads speech by 0.4 s
+    first = [w for w in batched.words if w.start < second]
+    assert normalize_words(" ".join(w.word for w in first)) == normalize_words(f"{JFK} {LEFT} {RIGHT}")
+    again = [w for w in batched.words if w.start >= second]
+    expected = [w for w in sequential.words if w.start >= second]
+    assert normalize_words(" ".join(w.word for w in again)) == normalize_words(JFK)
+    assert [w.word for w in again] == [w.word for w in expected]
+    # to within whisper's first-word heuristic, which looks at the end of the speech decoded before
+    assert [w.start for w in again] == pytest.approx([w.start for w in expected], abs=0.15)
+    assert [w.end for w in again] == pytest.approx([w.end for w in expected], abs=0.15)
+    assert_well_timed(batched)
+
+
+@pytest.mark.slow
+def test_a_batched_clip_whisper_would_not_accept_is_not_kept(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN sample.wav reversed: speech-like sound that whisper cannot read, whose batched
+    # decoding (temperature 0, no fallback) is a repeated guess ("I'm not sure." four times, or
+    # "I'm going to go to the hospital." twice: it changes with the last bit of the audio)
+    path = write_wav(tmp_path / "reversed.wav", decode(data_dir / "sample.wav")[:, ::-1])
+    check, refused = transcribe_module._clip_check, []
+
+    def recording(segments: Any) -> str | None:
+        reason = check(segments)
+        if reason:
+            refused.append("".join(segment.text for segment in segments))
+        return reason
+
+    monkeypatch.setattr(transcribe_module, "_clip_check", recording)
+
+    # WHEN it is transcribed
+    transcript = transcribe(path, language="en", model="tiny.en")
+
+    # THEN whisper's own checks refuse the batched decoding (its mean log-probability is under
+    # -1.0), and the stage keeps what the sequential path decodes instead, with its temperature
+    # fallback (sampled, so its words are not compared here; the test above compares them)
+    assert refused
+    assert normalize_words(transcript.text) != normalize_words(" ".join(refused)), transcript.text
 
 
 def _count_windows(monkeypatch: pytest.MonkeyPatch) -> list[float]:

@@ -6,7 +6,9 @@ recording is: whole-file faster-whisper holds the audio, its VAD batches and a f
 once, several GB for two hours. Inside a window we do what ``WhisperModel.transcribe(vad_filter=True)``
 does (VAD, keep the speech, decode it, map the times back) but run the VAD once, since its
 result also chooses where the window ends. The speech is then decoded in clips of at most 30 s that
-begin and end in pauses (:data:`CLIP_SECONDS`; a longer region is split by a second VAD pass).
+begin and end in pauses (:data:`CLIP_SECONDS`; a longer region is split by a second VAD pass),
+:data:`BATCH_SIZE` clips at a time; a clip whose batched decoding whisper would not accept is
+decoded again on the sequential path (:func:`_clip_check`).
 
 A long recording can also be cut into chunk jobs (issue 19): :func:`transcribe` with ``start`` /
 ``end`` decodes only that span plus :data:`OVERLAP` on each side, and
@@ -15,9 +17,11 @@ A long recording can also be cut into chunk jobs (issue 19): :func:`transcribe` 
 
 from __future__ import annotations
 
+import bisect
 import logging
+import re
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -26,7 +30,7 @@ from typing import Any, Final, TypedDict
 import av
 import numpy as np
 import numpy.typing as npt
-from faster_whisper.transcribe import restore_speech_timestamps
+from faster_whisper.transcribe import get_compression_ratio, restore_speech_timestamps
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from agentflow.errors import PermanentStageError
@@ -74,6 +78,19 @@ CLIP_SECONDS: float | None = 30.0
 VAD_OPTIONS: Final[Mapping[str, Any]] = MappingProxyType(
     {"threshold": 0.5, "min_speech_duration_ms": 0, "min_silence_duration_ms": 2000, "speech_pad_ms": 400}
 )
+# A window's clips are decoded this many at a time by faster-whisper's BatchedInferencePipeline
+# (one encoder and one beam search over the batch, without timestamp tokens, no temperature
+# fallback); a clip whisper would not accept at temperature 0 (:func:`_clip_check`) is decoded
+# again on the sequential path, with its fallbacks. None (or CLIP_SECONDS None): sequential only.
+# Measured in docs/TRANSCRIPTION.md ("Batched decoding").
+BATCH_SIZE: int | None = 8
+# The batched pipeline's own options; the rest of DECODE_OPTIONS is the sequential path's.
+_BATCHED_OPTIONS: Final = frozenset({"beam_size", "temperature", "word_timestamps"})
+# A batched clip whose words hold a phrase said this many times back to back, over at least this
+# many words, is taken for a decoder loop (:func:`_repeats_itself`). Chosen before measuring, from
+# what loops look like; a clip wrongly taken for one is only decoded again (sequential path).
+_LOOP_REPEATS: Final = 3
+_LOOP_WORDS: Final = 6
 
 
 @dataclass(frozen=True)
@@ -340,6 +357,7 @@ class _Decoder:
     segments: list[tuple[float, int, float, str]] = field(default_factory=list)  # start, channel, end, text
     words: list[Word] = field(default_factory=list)
     windows: int = 0
+    redecoded: int = 0  # batched clips whisper would not accept, decoded again one at a time
 
     def run(self, window: _Window, channel: int) -> None:
         window.speech = _seam_speech(window, self.lo, self.hi)
@@ -351,20 +369,10 @@ class _Decoder:
             window.speech = _pieces(window, CLIP_SECONDS)
             clips = _clips(window.speech, CLIP_SECONDS)
         speech = np.concatenate([window.audio[c["start"] : c["end"]] for c in window.speech])
-        # The temperature fallback samples: seed it per window so that the same recording always
-        # gives the same words (a signed summary should be reproducible; tiny.en lost a word in
-        # one run of three on tests/speech/test_transcribe.py's windowed jfk test without it).
-        import ctranslate2  # loaded with the model already; deferred so importing this module stays light
-
-        ctranslate2.set_random_seed(_SEED)
-        segments, info = self.model.transcribe(
-            speech,
-            language=self.language,
-            vad_filter=False,
-            hotwords=self.hotwords,
-            clip_timestamps=clips,
-            **DECODE_OPTIONS,
-        )
+        if BATCH_SIZE and not isinstance(clips, str):
+            segments, info = self._batched(speech, clips)
+        else:
+            segments, info = self._sequential(speech, clips, self.language)
         if self.language is None:
             self.language, self.language_probability = info.language, float(info.language_probability)
         start_s = window.offset / SAMPLE_RATE
@@ -390,6 +398,111 @@ class _Decoder:
                     )
                 )
             self.segments.append((place(segment.start), channel, place(segment.end), text))
+
+    def _sequential(
+        self, speech: npt.NDArray[np.float32], clips: list[float] | str, language: str | None
+    ) -> tuple[Any, Any]:
+        """faster-whisper's own path: one clip at a time, beam search, temperature fallback."""
+        # The temperature fallback samples: seed it per call so that the same recording always
+        # gives the same words (a signed summary should be reproducible; tiny.en lost a word in
+        # one run of three on tests/speech/test_transcribe.py's windowed jfk test without it).
+        import ctranslate2  # loaded with the model already; deferred so importing this module stays light
+
+        ctranslate2.set_random_seed(_SEED)
+        return self.model.transcribe(  # type: ignore[no-any-return]
+            speech,
+            language=language,
+            vad_filter=False,
+            hotwords=self.hotwords,
+            clip_timestamps=clips,
+            **DECODE_OPTIONS,
+        )
+
+    def _batched(self, speech: npt.NDArray[np.float32], clips: list[float]) -> tuple[list[Any], Any]:
+        """The clips decoded :data:`BATCH_SIZE` at a time, and again one by one where whisper would not
+        accept them (:func:`_clip_check`): segments in the times of ``speech``, and the info."""
+        bounds = list(zip(clips[::2], clips[1::2], strict=True))
+        pipeline = whisper.batched(self.model)
+        decoded, info = pipeline.transcribe(
+            speech,
+            language=self.language,
+            hotwords=self.hotwords,
+            clip_timestamps=[{"start": a, "end": b} for a, b in bounds],
+            batch_size=BATCH_SIZE,
+            without_timestamps=True,
+            **{key: value for key, value in DECODE_OPTIONS.items() if key in _BATCHED_OPTIONS},
+        )
+        by_clip: list[list[Any]] = [[] for _ in bounds]
+        starts = [a for a, _ in bounds]
+        for segment in decoded:
+            # A clip's segments lie inside it; its middle names the clip whatever the rounding.
+            by_clip[max(bisect.bisect_right(starts, (segment.start + segment.end) / 2) - 1, 0)].append(
+                segment
+            )
+        kept: list[Any] = []
+        refused: list[float] = []
+        for (a, b), segments in zip(bounds, by_clip, strict=True):
+            reason = _clip_check(segments)
+            if reason is None:
+                kept.extend(segments)
+                continue
+            logger.debug("clip %.2f-%.2f s of the speech decoded again one at a time: %s", a, b, reason)
+            refused += [a, b]
+        if refused:
+            # The same call as the sequential stage's, for these clips only: each is decoded from its
+            # own start, exactly as it would have been without batching.
+            self.redecoded += len(refused) // 2
+            again, _ = self._sequential(speech, refused, self.language or info.language)
+            kept.extend(again)
+        return kept, info
+
+
+def _clip_check(segments: Sequence[Any]) -> str | None:
+    """Why one clip's batched decoding should not be kept; ``None`` when it should.
+
+    First the tests faster-whisper's sequential path applies to every window before it falls back
+    to a higher temperature (openai/whisper's ``decode_with_fallback``), with the thresholds of
+    :data:`DECODE_OPTIONS`: a repetition loop compresses well (gzip ratio over 2.4), a garbled
+    decode has a low mean log-probability, and a window the model takes for silence (high
+    no-speech probability *and* low log-probability) is one the sequential path drops. The batched
+    pipeline computes these figures but acts on none of them. Then a loop too short for gzip to
+    see (:func:`_repeats_itself`): base decoding reversed speech in one batched clip gave "He's
+    there." five times at a compression ratio of 2.29. A clip refused here is decoded again on the
+    sequential path, which decides as the stage always has; so a refusal costs one encoder pass,
+    never accuracy against the sequential stage. Nothing here depends on what was said.
+    """
+    if not segments:
+        return None  # a clip the pipeline gave no segment for: nothing to accept or refuse
+    text = "".join(segment.text for segment in segments)
+    # The pipeline gives every segment of a clip the clip's log-probability and no-speech figures.
+    logprob, no_speech = float(segments[0].avg_logprob), float(segments[0].no_speech_prob)
+    if no_speech > DECODE_OPTIONS["no_speech_threshold"] and logprob < DECODE_OPTIONS["log_prob_threshold"]:
+        return f"silence? no-speech probability {no_speech:.2f}, mean log-probability {logprob:.2f}"
+    ratio = get_compression_ratio(text)
+    if ratio > DECODE_OPTIONS["compression_ratio_threshold"]:
+        return f"repetitive: compression ratio {ratio:.2f}"
+    if logprob < DECODE_OPTIONS["log_prob_threshold"]:
+        return f"unlikely: mean log-probability {logprob:.2f}"
+    if _repeats_itself(text):
+        return "a phrase repeated back to back"
+    return None
+
+
+def _repeats_itself(text: str, *, times: int = _LOOP_REPEATS, words: int = _LOOP_WORDS) -> bool:
+    """Whether some phrase occurs at least ``times`` times back to back over at least ``words`` words.
+
+    "yeah yeah yeah" is speech; "he's there he's there he's there" and six "you"s in a row are
+    whisper's decoder loop. Words are compared lower-cased, without punctuation.
+    """
+    tokens = re.findall(r"[\w']+", text.lower())
+    for period in range(1, len(tokens) // times + 1):
+        run = 0  # consecutive positions i with tokens[i] == tokens[i + period]
+        for i in range(len(tokens) - period):
+            run = run + 1 if tokens[i] == tokens[i + period] else 0
+            # tokens[i - run + 1 : i + period + 1] has period ``period``: (run + period) // period copies
+            if run + period >= words and (run + period) // period >= times:
+                return True
+    return False
 
 
 def _seam_speech(window: _Window, lo: float, hi: float) -> list[dict[str, int]]:
@@ -567,12 +680,13 @@ def transcribe(
         ),
     )
     logger.info(
-        "transcribed %s %.1f-%.1f s: %d channel(s), %d window(s), %d words in %.1f s",
+        "transcribed %s %.1f-%.1f s: %d channel(s), %d window(s), %d clip(s) decoded again, %d words in %.1f s",
         source.name if isinstance(source, Path) else type(source).__name__,
         read_start,
         decoded_end,
         transcript.channels,
         decoder.windows,
+        decoder.redecoded,
         len(transcript.words),
         time.perf_counter() - began,
     )

@@ -28,7 +28,7 @@ from agentflow.settings import get_settings
 from agentflow.speech.weights import WeightsError, verify
 
 if TYPE_CHECKING:
-    from faster_whisper import WhisperModel
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +177,17 @@ def get_model(name: str | None = None) -> WhisperModel:
         A ``faster_whisper.WhisperModel`` on CPU with int8 weights.
     """
     return _load(ensure_model(name).directory, cpu_threads())
+
+
+def batched(model: WhisperModel) -> BatchedInferencePipeline:
+    """faster-whisper's ``BatchedInferencePipeline`` over ``model``: clips decoded several at a time.
+
+    It only wraps the model (no weights of its own), so one is made per call: it keeps the last
+    word's time between its batches, which two calls at once must not share.
+    """
+    from faster_whisper import BatchedInferencePipeline
+
+    return BatchedInferencePipeline(model)
 
 
 @lru_cache(maxsize=2)
