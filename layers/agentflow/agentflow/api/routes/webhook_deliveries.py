@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
@@ -13,6 +13,9 @@ from agentflow.aws.items import DeliveryItem
 from agentflow.schemas.errors import error_responses
 from agentflow.services.webhooks import WebhookService, create_webhook_service
 from agentflow.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 router = APIRouter(tags=["webhooks"])
 
@@ -64,7 +67,7 @@ class RotatedSecretResponse(BaseModel):
     previous_secret_valid_until: str
 
 
-def _service(table: Any, settings: Settings) -> WebhookService:
+def _service(table: Table, settings: Settings) -> WebhookService:
     return create_webhook_service(
         table,
         queue_url=settings.webhooks_queue_url,
