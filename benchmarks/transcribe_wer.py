@@ -28,7 +28,8 @@ import logging
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -61,6 +62,7 @@ class Case:
     reference: list[list[str]]  # per channel
     hotwords: str | None = None
     split_channels: bool = False
+    names: list[str] | None = None  # the participants' names, normalized words, for the names column
 
 
 @dataclass
@@ -74,6 +76,7 @@ class Score:
     passes: int  # whisper encoder passes (one per 30 s window decoded): the cost that does not depend on load
     again: int  # batched clips decoded again on the sequential path
     pairs: list[tuple[str, str]]
+    names: tuple[int, int] = (0, 0)  # the participants' name words heard as spelled, of those said
 
     @property
     def wer(self) -> float:
@@ -159,6 +162,7 @@ def cases(work: Path) -> list[Case]:
                     out,
                     [normalize_words(truth)],
                     hotwords=stage.hotwords_of([people["host"], people["client"]]),
+                    names=normalize_words(f"{people['host']} {people['client']}"),
                 )
             )
     return found
@@ -221,7 +225,12 @@ def run(case: Case, model: str | None, counter: _Fallbacks, batched: int = 0) ->
         pairs += align(reference, hypothesis)
     for reason in counter.reasons:
         print(f"    {case.name}: {reason}")
-    return Score(case.name, errors, words, cpu, audio, counter.count, _PASSES[0], counter.again, pairs)
+    names = (0, 0)
+    if case.names:
+        said = Counter(w for reference in case.reference for w in reference if w in case.names)
+        heard = Counter(w for text in texts for w in normalize_words(text) if w in case.names)
+        names = (sum(min(n, heard[w]) for w, n in said.items()), sum(said.values()))
+    return Score(case.name, errors, words, cpu, audio, counter.count, _PASSES[0], counter.again, pairs, names)
 
 
 def _override(assignments: list[str]) -> None:
@@ -255,6 +264,9 @@ def main() -> None:
         metavar="N",
         help="the stage with each BATCH_SIZE in turn, file by file (0: sequential)",
     )
+    parser.add_argument(
+        "--no-hotwords", action="store_true", help="the meetings without their names as hotwords"
+    )
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "agentflow-wer")
     args = parser.parse_args()
     _override(args.set)
@@ -268,11 +280,13 @@ def main() -> None:
     print(f"model {whisper.resolve(args.model).label}; overrides {args.set or 'none'}")
     print(
         f"{'file':28} {'WER':>7} {'err/words':>10} {'CPU s':>7} {'audio s':>7} {'CPU/s':>6} {'fallb':>5}"
-        f" {'passes':>6} {'again':>5}"
+        f" {'passes':>6} {'again':>5} {'names':>7}"
     )
     sizes: list[int | None] = [None] if args.batch_sizes is None else list(args.batch_sizes)
     scores: dict[int | None, list[Score]] = {size: [] for size in sizes}
     for case in cases(args.work):
+        if args.no_hotwords:
+            case = replace(case, hotwords=None)
         if args.only and not any(case.name.startswith(o) for o in args.only):
             continue
         for size in sizes:
@@ -284,7 +298,7 @@ def main() -> None:
             print(
                 f"{label:28} {score.wer:7.1%} {score.errors:>4}/{score.words:<5} {score.cpu:7.1f}"
                 f" {score.audio:7.1f} {score.cpu / score.audio:6.3f} {score.fallbacks:5d} {score.passes:6d}"
-                f" {score.again:5d}",
+                f" {score.again:5d} {f'{score.names[0]}/{score.names[1]}' if score.names[1] else '':>7}",
                 flush=True,
             )
             if any(score.name.startswith(a) for a in args.align):
@@ -296,7 +310,8 @@ def main() -> None:
         synth = [s for s in done if s.name.startswith("synth:")]
         if synth:
             pooled = sum(s.errors for s in synth) / sum(s.words for s in synth)
-            print(f"{'synthetic, pooled' + label:28} {pooled:7.1%}")
+            heard, said = sum(s.names[0] for s in synth), sum(s.names[1] for s in synth)
+            print(f"{'synthetic, pooled' + label:28} {pooled:7.1%}  (names heard as spelled {heard}/{said})")
         cpu, audio = sum(s.cpu for s in done), sum(s.audio for s in done)
         passes, again = sum(s.passes for s in done), sum(s.again for s in done)
         print(
