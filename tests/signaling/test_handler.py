@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from agentflow.aws import keys, records
+from agentflow.aws.clients import client
 from agentflow.local.runner import LambdaContext, load_handler
 from agentflow.local.stack import LocalStack
 from agentflow.services import join_tokens
@@ -34,6 +35,7 @@ def svc(stack: LocalStack, ddb: Any, fake: FakeConnections) -> SignalingService:
     return create_signaling_service(
         ddb,
         connections=fake.api(),
+        sqs=client("sqs"),
         token_secret_id=settings.join_token_secret_arn,
         webhooks_queue_url=settings.webhooks_queue_url,
     )

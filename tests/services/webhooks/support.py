@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
-from agentflow.aws.clients import table
+from agentflow.aws.clients import client, table
 from agentflow.local.stack import LocalStack
 from agentflow.services.tenants import NewTenant, create_tenant_service
 from agentflow.services.webhooks import emit_event
@@ -99,6 +99,10 @@ class World:
         return table(self.stack.ref("Table"))
 
     @property
+    def sqs(self) -> Any:
+        return client("sqs")
+
+    @property
     def auth(self) -> dict[str, str]:
         return {"authorization": f"Bearer {self.tenant.api_key}"}
 
@@ -123,6 +127,7 @@ class World:
     ) -> str:
         return emit_event(
             self.table,
+            self.sqs,
             queue_url=self.stack.ref(queue),
             tenant_id=self.tenant.tenant_id,
             session=session,

@@ -117,7 +117,7 @@ def test_gone_disables_the_endpoint_and_redelivery_enables_it(world: World, rece
     assert delivery["status"] == "FAILED"
     assert [a["response_code"] for a in delivery["attempts"]] == [410]
     assert "410" in delivery["failure_reason"]
-    service = create_webhook_service(world.table, queue_url=world.stack.ref("WebhooksQueue"))
+    service = create_webhook_service(world.table, world.sqs, queue_url=world.stack.ref("WebhooksQueue"))
     assert service.endpoint_disabled(tenant_id=world.tenant.tenant_id, url=receiver.url())
     # WHEN another event for the same endpoint is emitted (another session, same URL)
     other = world.session(receiver.url())
@@ -216,7 +216,7 @@ def test_duplicate_backs_off_while_an_attempt_is_held_and_takes_over_a_dead_one(
     event_id = world.emit(session, queue="WebhooksDLQ")
     delivery_id = delivery_id_for(event_id)
     settings = get_settings()
-    service = create_webhook_service(world.table, queue_url=world.stack.ref("WebhooksDLQ"))
+    service = create_webhook_service(world.table, world.sqs, queue_url=world.stack.ref("WebhooksDLQ"))
     job = WebhookJob(job_id=delivery_id, tenant_id=world.tenant.tenant_id, delivery_id=delivery_id)
     # AND worker A has claimed attempt 1 and is (as far as anyone knows) POSTing right now
     pending = service.get_delivery(tenant_id=world.tenant.tenant_id, delivery_id=delivery_id)
@@ -262,7 +262,7 @@ def test_secret_rotation_signs_with_both_secrets(world: World, receiver: Receive
     verify(request.body, request.headers, world.tenant.webhook_secret)
     verify(request.body, request.headers, new_secret)
     # AND once the grace period is over only the new secret signs
-    after_grace = create_webhook_service(world.table, queue_url="", secret_grace_seconds=0)
+    after_grace = create_webhook_service(world.table, world.sqs, queue_url="", secret_grace_seconds=0)
     assert after_grace.signing_secrets(world.tenant.tenant_id) == [new_secret]
 
 

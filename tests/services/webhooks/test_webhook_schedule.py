@@ -41,7 +41,7 @@ def queued() -> list[tuple[int, float]]:
 
 def recording_service(world: World, queued: list[tuple[int, float]]) -> Any:
     """The real service on the stack's table, whose queueing is recorded instead of sent."""
-    service = create_webhook_service(world.table, queue_url="unused")
+    service = create_webhook_service(world.table, world.sqs, queue_url="unused")
 
     def enqueue(delivery: dict[str, Any], attempt: int, *, delay_seconds: float) -> None:
         queued.append((attempt, delay_seconds))

@@ -1,4 +1,4 @@
-"""Request dependencies: the table, settings, and who is calling.
+"""Request dependencies: the table and the AWS clients, settings, and who is calling.
 
 Routes declare what they need with the ``Annotated`` aliases below; tests override the underlying
 functions with ``app.dependency_overrides`` rather than patching.
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from agentflow.aws.clients import client, table
+from agentflow.aws.clients import client, presigner, table
 from agentflow.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from agentflow.services import join_tokens
 from agentflow.services.summaries import SummaryService, create_summary_service
@@ -21,8 +21,11 @@ from agentflow.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_sqs.client import SQSClient
 else:
-    Table = Any  # the stubs are a dev dependency; FastAPI reads this annotation at run time
+    # The stubs are a dev dependency; FastAPI reads these annotations at run time.
+    Table = S3Client = SQSClient = Any
 
 
 def get_table(settings: Annotated[Settings, Depends(get_settings)]) -> Table:
@@ -30,8 +33,26 @@ def get_table(settings: Annotated[Settings, Depends(get_settings)]) -> Table:
     return table(settings.table_name)
 
 
+def get_s3() -> S3Client:
+    """The S3 client (presigned POSTs of uploads, the tracks' stored parts)."""
+    return client("s3")
+
+
+def get_presigner() -> S3Client:
+    """The S3 client that signs the tracks' part URLs (SigV4: it binds their headers)."""
+    return presigner()
+
+
+def get_sqs() -> SQSClient:
+    """The SQS client (pipeline jobs, webhook deliveries)."""
+    return client("sqs")
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TableDep = Annotated[Table, Depends(get_table)]
+S3Dep = Annotated[S3Client, Depends(get_s3)]
+PresignerDep = Annotated[S3Client, Depends(get_presigner)]
+SQSDep = Annotated[SQSClient, Depends(get_sqs)]
 
 
 def get_summary_service(table: TableDep, settings: SettingsDep) -> SummaryService:

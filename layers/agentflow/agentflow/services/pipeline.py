@@ -21,6 +21,7 @@ from agentflow.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_sqs.client import SQSClient
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +69,13 @@ class PipelineService:
     get_session_any: GetSessionAny
 
 
-def create_pipeline_service(table: Table, settings: Settings) -> PipelineService:
-    """Build the pipeline operations over ``table`` with the queue URLs from ``settings``."""
+def create_pipeline_service(table: Table, sqs: SQSClient, settings: Settings) -> PipelineService:
+    """Build the pipeline operations over ``table``, queueing jobs with ``sqs`` on the queues of ``settings``."""
 
     def emit(session: SessionItem, event_type: str, data: Mapping[str, Any], *, event_key: str) -> str:
         return emit_event(
             table,
+            sqs,
             queue_url=settings.webhooks_queue_url,
             tenant_id=session["tenant_id"],
             session=session,
@@ -97,6 +99,7 @@ def create_pipeline_service(table: Table, settings: Settings) -> PipelineService
             return False
         return recs.start_processing(
             table,
+            sqs,
             recording,
             transcribe_queue=settings.transcribe_queue_url,
             diarize_queue=settings.diarize_queue_url,
@@ -114,7 +117,7 @@ def create_pipeline_service(table: Table, settings: Settings) -> PipelineService
             maybe_start(session, recording)
         if settings.assemble_queue_url:
             # The participants' tracks become the session's recording (issue 16, stages.assemble).
-            schedule_on_end(table, settings, session)
+            schedule_on_end(table, sqs, settings, session)
 
     def fail(recording: RecordingItem, *, stage: str, reason: str) -> bool:
         """Mark FAILED and emit ``summary.failed`` once; False if the recording had already ended."""

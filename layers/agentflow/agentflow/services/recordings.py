@@ -19,7 +19,6 @@ from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from agentflow.aws import keys, records
-from agentflow.aws.clients import client
 from agentflow.aws.items import ChunkItem, RecordingItem, SessionItem
 from agentflow.errors import NotFoundError, ValidationError
 from agentflow.ids import new_id, now_iso, utcnow
@@ -27,6 +26,8 @@ from agentflow.schemas.messages import ChunkSpan, Stage, StageJob
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_sqs.client import SQSClient
 
 ANALYSIS_STAGES = ("transcribe", "diarize")
 ALLOWED_VIDEO_TYPES = frozenset({"video/webm", "video/mp4", "video/quicktime"})
@@ -122,6 +123,7 @@ def new_recording_item(
 
 def create_upload(
     table: Table,
+    s3: S3Client,
     *,
     bucket: str,
     session: SessionItem,
@@ -131,7 +133,7 @@ def create_upload(
     expires_in: int,
     actor: str,
 ) -> tuple[RecordingItem, UploadGrant]:
-    """Create a PENDING_UPLOAD recording and its presigned POST; return ``(recording, post)``."""
+    """Create a PENDING_UPLOAD recording and its presigned POST (signed by ``s3``); return ``(recording, post)``."""
     if not content_type_allowed(content_type):
         raise ValidationError(
             f"content type {content_type!r} is not accepted: send audio/* or video/webm, video/mp4, "
@@ -157,7 +159,7 @@ def create_upload(
         actor=actor,
         kind=RecordingItem,
     )
-    post = client("s3").generate_presigned_post(
+    post = s3.generate_presigned_post(
         Bucket=bucket,
         Key=key,
         Fields={"Content-Type": content_type},
@@ -230,9 +232,9 @@ def chunks_value(chunks: list[ChunkSpan]) -> list[ChunkItem]:
 
 
 def start_processing(
-    table: Table, recording: RecordingItem, *, transcribe_queue: str, diarize_queue: str
+    table: Table, sqs: SQSClient, recording: RecordingItem, *, transcribe_queue: str, diarize_queue: str
 ) -> bool:
-    """Fan out: UPLOADED → PROCESSING, then one job per chunk to each analysis stage.
+    """Fan out: UPLOADED → PROCESSING, then one job per chunk to each analysis stage (sent with ``sqs``).
 
     False if already started. Each analysis stage starts ``QUEUED`` with ``chunks: {total, done}``.
     """
@@ -253,7 +255,7 @@ def start_processing(
     )
     queues: dict[Stage, str] = {"transcribe": transcribe_queue, "diarize": diarize_queue}
     for stage, url in queues.items():
-        _send_jobs(url, [_job(moved, stage, chunk, total=len(chunks)) for chunk in chunks])
+        _send_jobs(sqs, url, [_job(moved, stage, chunk, total=len(chunks)) for chunk in chunks])
     return True
 
 
@@ -270,9 +272,8 @@ def _job(recording: RecordingItem, stage: Stage, chunk: ChunkSpan | None, *, tot
     )
 
 
-def _send_jobs(queue_url: str, jobs: list[StageJob]) -> None:
+def _send_jobs(sqs: SQSClient, queue_url: str, jobs: list[StageJob]) -> None:
     """SendMessageBatch, ten at a time (SQS's limit); a partial failure raises, so the caller retries."""
-    sqs = client("sqs")
     for first in range(0, len(jobs), 10):
         batch = jobs[first : first + 10]
         result = sqs.send_message_batch(
@@ -286,10 +287,10 @@ def _send_jobs(queue_url: str, jobs: list[StageJob]) -> None:
             )
 
 
-def send_stage_jobs(recording: RecordingItem, *, queues: dict[Stage, str]) -> None:
+def send_stage_jobs(sqs: SQSClient, recording: RecordingItem, *, queues: dict[Stage, str]) -> None:
     """Queue one whole-recording job per named stage for ``recording`` (the fan-in's summarize)."""
     for stage, url in queues.items():
-        _send_jobs(url, [_job(recording, stage, None)])
+        _send_jobs(sqs, url, [_job(recording, stage, None)])
 
 
 def record_stage(

@@ -25,7 +25,6 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from agentflow.aws import keys, records
-from agentflow.aws.clients import client, presigner
 from agentflow.aws.items import RecordingItem, Role, SessionItem, TrackItem
 from agentflow.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from agentflow.ids import new_id, now_iso, utcnow
@@ -37,6 +36,8 @@ from agentflow.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_sqs.client import SQSClient
 
 log = logging.getLogger(__name__)
 
@@ -129,12 +130,10 @@ def session_tracks(table: Table, session_id: str, *, role: Role | None = None) -
             return items
 
 
-def stored_parts(bucket: str, track: TrackItem) -> list[tuple[int, int]]:
+def stored_parts(s3: S3Client, bucket: str, track: TrackItem) -> list[tuple[int, int]]:
     """``(part_number, size_bytes)`` of every part of ``track`` in the bucket, in order."""
     found: dict[int, int] = {}
-    for page in (
-        client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=track_prefix(track))
-    ):
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=track_prefix(track)):
         for obj in page.get("Contents", []):
             number = part_number_of(track, obj["Key"])
             if number is not None:
@@ -143,6 +142,7 @@ def stored_parts(bucket: str, track: TrackItem) -> list[tuple[int, int]]:
 
 
 def send_assemble_job(
+    sqs: SQSClient,
     settings: Settings,
     session: SessionItem,
     *,
@@ -157,14 +157,14 @@ def send_assemble_job(
         session_id=session["session_id"],
         trigger=trigger,
     )
-    client("sqs").send_message(
+    sqs.send_message(
         QueueUrl=settings.assemble_queue_url,
         MessageBody=job.model_dump_json(),
         DelaySeconds=max(0, min(delay, MAX_SQS_DELAY_SECONDS)),
     )
 
 
-def schedule_on_end(table: Table, settings: Settings, session: SessionItem) -> bool:
+def schedule_on_end(table: Table, sqs: SQSClient, settings: Settings, session: SessionItem) -> bool:
     """After a session ends: check its tracks now, and once more when the grace period is over.
 
     Returns:
@@ -172,8 +172,8 @@ def schedule_on_end(table: Table, settings: Settings, session: SessionItem) -> b
     """
     if not any(t["kind"] == "audio" for t in session_tracks(table, session["session_id"])):
         return False
-    send_assemble_job(settings, session, trigger="ended")
-    send_assemble_job(settings, session, trigger="grace", delay=settings.track_grace_seconds)
+    send_assemble_job(sqs, settings, session, trigger="ended")
+    send_assemble_job(sqs, settings, session, trigger="grace", delay=settings.track_grace_seconds)
     return True
 
 
@@ -238,8 +238,19 @@ class TrackService:
     complete_track: CompleteTrack
 
 
-def create_track_service(table: Table, settings: Settings) -> TrackService:
-    """Build the track operations over ``table`` and the recordings bucket of ``settings``."""
+def create_track_service(
+    table: Table, settings: Settings, *, s3: S3Client, presigner: S3Client, sqs: SQSClient
+) -> TrackService:
+    """Build the track operations over ``table`` and the recordings bucket of ``settings``.
+
+    Args:
+        table: The DynamoDB table resource.
+        settings: The bucket, the queues and the tracks' limits.
+        s3: Lists the parts stored.
+        presigner: Signs the parts' PUT URLs (``aws.clients.presigner``: SigV4, which binds the
+            headers a part URL must carry).
+        sqs: Queues assembly checks and the ``track.uploaded`` delivery.
+    """
     bucket = settings.bucket_name
 
     def create_track(session: SessionItem, role: Role, body: CreateTrackRequest, *, actor: str) -> TrackItem:
@@ -348,7 +359,7 @@ def create_track_service(table: Table, settings: Settings) -> TrackService:
         expires_at = utcnow() + timedelta(seconds=ttl)
         grants: list[PartGrant] = []
         for part in parts:
-            url = presigner().generate_presigned_url(
+            url = presigner.generate_presigned_url(
                 "put_object",
                 Params={
                     "Bucket": bucket,
@@ -372,7 +383,7 @@ def create_track_service(table: Table, settings: Settings) -> TrackService:
 
     def list_parts(track: TrackItem) -> list[tuple[int, int]]:
         """The parts of ``track`` already stored."""
-        return stored_parts(bucket, track)
+        return stored_parts(s3, bucket, track)
 
     def complete_track(session: SessionItem, track: TrackItem, *, part_count: int, actor: str) -> TrackItem:
         """Mark ``track`` complete after ``part_count`` parts; idempotent for the same count.
@@ -406,10 +417,11 @@ def create_track_service(table: Table, settings: Settings) -> TrackService:
                 raise
             current = get_track(session, role=None, track_id=track["track_id"])
             return _completed_again(current, part_count)
-        stored = stored_parts(bucket, done)
+        stored = stored_parts(s3, bucket, done)
         numbers = {n for n, _ in stored}
         emit_event(
             table,
+            sqs,
             queue_url=settings.webhooks_queue_url,
             tenant_id=done["tenant_id"],
             session=session,
@@ -428,7 +440,7 @@ def create_track_service(table: Table, settings: Settings) -> TrackService:
         )
         fresh = records.get_live(table, *_session_key(session), kind=SessionItem)
         if fresh is not None and fresh["status"] == "ended" and settings.assemble_queue_url:
-            send_assemble_job(settings, fresh, trigger="completed", suffix=f":{done['track_id']}")
+            send_assemble_job(sqs, settings, fresh, trigger="completed", suffix=f":{done['track_id']}")
         return done
 
     return TrackService(

@@ -28,7 +28,6 @@ from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from agentflow.aws import keys, records
-from agentflow.aws.clients import client
 from agentflow.aws.items import AttemptItem, DeliveryItem, EndpointItem, EventItem, SessionItem, TenantItem
 from agentflow.errors import ConflictError, NotFoundError
 from agentflow.ids import now_iso, utcnow
@@ -37,6 +36,7 @@ from agentflow.services.tenants import new_webhook_secret
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_sqs.client import SQSClient
 
 EVENT_VERSION = "2026-11-01"
 EVENT_TYPES = (
@@ -100,15 +100,24 @@ def _put_once(table: Table, item: Mapping[str, Any], *, actor: str) -> bool:
         raise
 
 
-def enqueue(queue_url: str, *, tenant_id: str, delivery_id: str, attempt: int, delay_seconds: float) -> None:
+def enqueue(
+    sqs: SQSClient,
+    queue_url: str,
+    *,
+    tenant_id: str,
+    delivery_id: str,
+    attempt: int,
+    delay_seconds: float,
+) -> None:
     """Queue attempt ``attempt`` of a delivery, visible after ``delay_seconds`` (at most one hop)."""
     job = WebhookJob(job_id=delivery_id, tenant_id=tenant_id, delivery_id=delivery_id, attempt=attempt)
     delay = min(MAX_SQS_DELAY_SECONDS, max(0, math.ceil(delay_seconds)))
-    client("sqs").send_message(QueueUrl=queue_url, MessageBody=job.model_dump_json(), DelaySeconds=delay)
+    sqs.send_message(QueueUrl=queue_url, MessageBody=job.model_dump_json(), DelaySeconds=delay)
 
 
 def emit_event(
     table: Table,
+    sqs: SQSClient,
     *,
     queue_url: str,
     tenant_id: str,
@@ -118,7 +127,11 @@ def emit_event(
     event_key: str,
     actor: str = "system",
 ) -> str:
-    """Record an event and, when the session has a webhook URL, queue its delivery; return the event id."""
+    """Record an event and, when the session has a webhook URL, queue its delivery (with ``sqs``).
+
+    Returns:
+        The event id.
+    """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type}")
     event_id = event_id_for(tenant_id=tenant_id, event_key=event_key)
@@ -177,7 +190,7 @@ def emit_event(
     )
     # Queued even when the delivery existed: a crash may have come between the two writes. The
     # deliver stage claims attempt 1 once, so a second message for it makes no second POST.
-    enqueue(queue_url, tenant_id=tenant_id, delivery_id=delivery_id, attempt=1, delay_seconds=0)
+    enqueue(sqs, queue_url, tenant_id=tenant_id, delivery_id=delivery_id, attempt=1, delay_seconds=0)
     return event_id
 
 
@@ -297,9 +310,9 @@ class WebhookService:
 
 
 def create_webhook_service(
-    table: Table, *, queue_url: str, secret_grace_seconds: int = 24 * 3600
+    table: Table, sqs: SQSClient, *, queue_url: str, secret_grace_seconds: int = 24 * 3600
 ) -> WebhookService:
-    """Build the webhook operations over ``table``, queueing attempts on ``queue_url``."""
+    """Build the webhook operations over ``table``, queueing attempts with ``sqs`` on ``queue_url``."""
 
     def _key(tenant_id: str, delivery_id: str) -> tuple[str, str]:
         return keys.tenant_pk(tenant_id), keys.delivery(delivery_id)
@@ -409,6 +422,7 @@ def create_webhook_service(
     def queue_attempt(delivery: DeliveryItem, attempt: int, *, delay_seconds: float) -> None:
         """Queue attempt ``attempt`` of ``delivery`` after ``delay_seconds`` (one hop at most)."""
         enqueue(
+            sqs,
             queue_url,
             tenant_id=delivery["tenant_id"],
             delivery_id=delivery["delivery_id"],

@@ -127,7 +127,7 @@ def read_message(event: object) -> MessageEvent:
 @lru_cache(maxsize=1)
 def service() -> SignalingService:
     """The signaling service of this warm container (settings and clients read once)."""
-    from agentflow.aws.clients import table
+    from agentflow.aws.clients import client, table
     from agentflow.settings import get_settings
     from agentflow.signaling.connections import create_connections, management_client
     from agentflow.signaling.service import create_signaling_service
@@ -136,6 +136,7 @@ def service() -> SignalingService:
     return create_signaling_service(
         table(settings.table_name),
         connections=create_connections(management_client(settings.signaling_management_url)),
+        sqs=client("sqs"),
         token_secret_id=settings.join_token_secret_arn,
         webhooks_queue_url=settings.webhooks_queue_url,
         seat_ttl_seconds=settings.seat_ttl_seconds,

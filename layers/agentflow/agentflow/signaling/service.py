@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
@@ -38,6 +38,9 @@ from agentflow.services import join_tokens
 from agentflow.signaling import protocol
 from agentflow.signaling.connections import Connections
 from agentflow.signaling.protocol import Role
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.client import SQSClient
 
 log = logging.getLogger("agentflow.signaling")
 
@@ -97,6 +100,7 @@ def create_signaling_service(
     table: Any,
     *,
     connections: Connections,
+    sqs: SQSClient | None,
     token_secret_id: str,
     webhooks_queue_url: str,
     seat_ttl_seconds: int = 2 * 3600 + 600,
@@ -107,6 +111,8 @@ def create_signaling_service(
     Args:
         table: The DynamoDB table resource.
         connections: Pushes frames to and closes connections.
+        sqs: Queues the webhook deliveries (``None``: this service emits no webhook, as
+            ``announce_session_ended``'s does not).
         token_secret_id: The join tokens' HMAC secret (Secrets Manager id).
         webhooks_queue_url: Where ``participant.*`` and ``session.started`` deliveries are queued.
         seat_ttl_seconds: Lifetime of a seat and a connection record (the table's TTL).
@@ -215,8 +221,11 @@ def create_signaling_service(
         # relayed candidate never needs (benchmarks/signaling_import.py).
         from agentflow.services.webhooks import emit_event
 
+        if sqs is None:
+            raise RuntimeError("this signaling service was built without an SQS client: it emits no webhook")
         emit_event(
             table,
+            sqs,
             queue_url=webhooks_queue_url,
             tenant_id=session["tenant_id"],
             session=session,
@@ -463,7 +472,8 @@ def announce_session_ended(table: Any, *, management_url: str, tenant_id: str, s
     service = create_signaling_service(
         table,
         connections=create_connections(management_client(management_url)),
-        token_secret_id="",  # end_call verifies no token and emits no webhook
+        sqs=None,  # end_call verifies no token and emits no webhook
+        token_secret_id="",
         webhooks_queue_url="",
     )
     return service.end_call(tenant_id, session_id)

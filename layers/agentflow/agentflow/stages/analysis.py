@@ -94,7 +94,7 @@ def run_analysis(record: SQSRecord, analysis: Analysis) -> None:
         # Claim, move, send, mark sent: a crash between any two redelivers this job, whose claim
         # still holds, so it sends again; the summarize stage is idempotent if that repeats a send.
         recs.transition(table, recording, to="SUMMARIZING", from_=("PROCESSING",))
-        recs.send_stage_jobs(recording, queues={"summarize": settings.summarize_queue_url})
+        recs.send_stage_jobs(opened.sqs, recording, queues={"summarize": settings.summarize_queue_url})
         recs.mark_summarize_sent(table, recording)
 
 

@@ -82,7 +82,7 @@ def _track_audio(
     limit_number, limit_bytes = int(track["max_part_number"]), int(track["max_part_bytes"])
     parts: dict[int, Path] = {}
     total = 0
-    for number, size in trk.stored_parts(bucket, track):
+    for number, size in trk.stored_parts(s3, bucket, track):
         # The grant bounded these; the bucket is checked again (a URL could be misused, limits change).
         if number > limit_number:
             problem(f"part {number} is beyond the track's {limit_number} parts; it was not used")
@@ -253,7 +253,7 @@ def assemble_session(job: AssembleJob) -> None:
     left = _grace_left(session, settings)
     if existing is None and open_tracks and left > 0:
         if job.trigger == "grace":  # SQS delays at most 900 s: hop until the grace period is over
-            trk.send_assemble_job(settings, session, trigger="grace", delay=math.ceil(left))
+            trk.send_assemble_job(client("sqs"), settings, session, trigger="grace", delay=math.ceil(left))
         log.info("job %s: waiting %.0f s more for tracks %s", job.job_id, left, open_tracks)
         return
     s3_key = f"recordings/{job.tenant_id}/{job.session_id}/{rid}/{FILENAME}"

@@ -19,6 +19,7 @@ from agentflow.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_sqs.client import SQSClient
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,7 @@ class Job:
 
     settings: Settings
     table: Table
+    sqs: SQSClient
     pipeline: PipelineService
     recording: RecordingItem
     session: SessionItem
@@ -175,9 +177,10 @@ def open_recording(
     if recording is None or (statuses is not None and recording["status"] not in statuses):
         log.info("%s: recording is %s, nothing to do", what, recording and recording["status"])
         return None
-    pipeline = create_pipeline_service(db, settings)
+    sqs = client("sqs")
+    pipeline = create_pipeline_service(db, sqs, settings)
     session = pipeline.get_session_any(tenant_id=tenant_id, session_id=session_id)
     if session is None:
         log.warning("%s: session %s not found", what, session_id)
         return None
-    return Job(settings=settings, table=db, pipeline=pipeline, recording=recording, session=session)
+    return Job(settings=settings, table=db, sqs=sqs, pipeline=pipeline, recording=recording, session=session)

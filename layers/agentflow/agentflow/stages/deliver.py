@@ -27,6 +27,7 @@ import httpx
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from agentflow import __version__
+from agentflow.aws.clients import client
 from agentflow.aws.items import AttemptItem, DeliveryItem
 from agentflow.errors import ValidationError
 from agentflow.ids import now_iso
@@ -289,6 +290,7 @@ def handle_record(record: SQSRecord) -> None:
     settings, table = context()
     service = create_webhook_service(
         table,
+        client("sqs"),
         queue_url=settings.webhooks_queue_url,
         secret_grace_seconds=settings.webhook_secret_grace_seconds,
     )

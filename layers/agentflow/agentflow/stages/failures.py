@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 
 from agentflow.aws import records
+from agentflow.aws.clients import client
 from agentflow.aws.items import ChunkRunItem, RecordingItem, StageProgress
 from agentflow.schemas.messages import AssembleJob, StageJob
 from agentflow.services import recordings as recs
@@ -117,7 +118,7 @@ def handle_record(record: SQSRecord) -> None:
     """Fail the recording(s) a dead-lettered message was about."""
     settings, table = context()
     letter = dead_letter_of(record.body)
-    pipeline = create_pipeline_service(table, settings)
+    pipeline = create_pipeline_service(table, client("sqs"), settings)
     for tenant_id, recording_id in letter.recordings:
         recording = records.get_live(table, *recs.recording_key(tenant_id, recording_id), kind=RecordingItem)
         if recording is None and letter.session_id is not None:

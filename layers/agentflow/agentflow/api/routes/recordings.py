@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from agentflow.api.deps import PrincipalDep, SettingsDep, TableDep
+from agentflow.api.deps import PrincipalDep, S3Dep, SettingsDep, TableDep
 from agentflow.errors import ConflictError, NotFoundError
 from agentflow.schemas.errors import error_responses
 from agentflow.schemas.recordings import (
@@ -30,6 +30,7 @@ def create_recording(
     body: CreateRecordingRequest,
     principal: PrincipalDep,
     table: TableDep,
+    s3: S3Dep,
     settings: SettingsDep,
 ) -> CreateRecordingResponse:
     """Grant a presigned POST for one recording (API key of the tenant, or the host's join token)."""
@@ -39,6 +40,7 @@ def create_recording(
         raise ConflictError(f"Session {session_id} does not accept recordings")
     recording, post = recs.create_upload(
         table,
+        s3,
         bucket=settings.bucket_name,
         session=session,
         filename=body.filename,

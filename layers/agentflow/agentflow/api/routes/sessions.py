@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
-from agentflow.api.deps import PrincipalDep, SettingsDep, TableDep, TenantDep
+from agentflow.api.deps import PrincipalDep, SettingsDep, SQSDep, TableDep, TenantDep
 from agentflow.api.pagination import decode_cursor, encode_cursor
 from agentflow.aws import keys
 from agentflow.aws.items import SessionItem
@@ -143,7 +143,7 @@ def get_session(session_id: SessionId, principal: PrincipalDep, table: TableDep)
     "/{session_id}/end", response_model=SessionResponse, responses=error_responses(401, 403, 404, 422)
 )
 def end_session(
-    session_id: SessionId, principal: PrincipalDep, table: TableDep, settings: SettingsDep
+    session_id: SessionId, principal: PrincipalDep, table: TableDep, sqs: SQSDep, settings: SettingsDep
 ) -> SessionResponse:
     """End a session (an API key of its tenant, or the host's join token: the widget's End session);
     a recording already uploaded and waiting starts processing."""
@@ -151,7 +151,7 @@ def end_session(
     session = create_session_service(table).end_session(
         tenant_id=principal.tenant_id, session_id=session_id, actor=principal.actor
     )
-    create_pipeline_service(table, settings).session_ended(session)
+    create_pipeline_service(table, sqs, settings).session_ended(session)
     # On first use: the signaling service and its frame models are ~6 ms of the cold import.
     from agentflow.signaling.service import announce_session_ended
 

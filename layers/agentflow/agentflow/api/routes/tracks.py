@@ -7,9 +7,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Depends, Path, status
 
-from agentflow.api.deps import Principal, PrincipalDep, SettingsDep, TableDep
+from agentflow.api.deps import (
+    PresignerDep,
+    Principal,
+    PrincipalDep,
+    S3Dep,
+    SettingsDep,
+    SQSDep,
+    TableDep,
+)
 from agentflow.aws.items import Role, SessionItem
 from agentflow.errors import ForbiddenError
 from agentflow.schemas.errors import error_responses
@@ -26,7 +34,6 @@ from agentflow.schemas.tracks import (
 )
 from agentflow.services.sessions import create_session_service
 from agentflow.services.tracks import TrackService, create_track_service
-from agentflow.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -45,11 +52,18 @@ def _participant(principal: Principal, session_id: str) -> Role:
     return principal.role
 
 
-def _context(
-    principal: Principal, session_id: str, table: Table, settings: Settings
-) -> tuple[SessionItem, TrackService]:
-    session = create_session_service(table).get_session(tenant_id=principal.tenant_id, session_id=session_id)
-    return session, create_track_service(table, settings)
+def _session(principal: Principal, session_id: str, table: Table) -> SessionItem:
+    return create_session_service(table).get_session(tenant_id=principal.tenant_id, session_id=session_id)
+
+
+def get_track_service(
+    table: TableDep, settings: SettingsDep, s3: S3Dep, presigner: PresignerDep, sqs: SQSDep
+) -> TrackService:
+    """The track operations over the table, the recordings bucket and the assembly queue."""
+    return create_track_service(table, settings, s3=s3, presigner=presigner, sqs=sqs)
+
+
+TrackServiceDep = Annotated[TrackService, Depends(get_track_service)]
 
 
 @router.post(
@@ -63,21 +77,21 @@ def create_track(
     body: CreateTrackRequest,
     principal: PrincipalDep,
     table: TableDep,
-    settings: SettingsDep,
+    tracks: TrackServiceDep,
 ) -> TrackResponse:
     """Open a track: the participant's recorder just started (its start on the server's clock)."""
     role = _participant(principal, session_id)
-    session, tracks = _context(principal, session_id, table, settings)
+    session = _session(principal, session_id, table)
     return TrackResponse.from_item(tracks.create_track(session, role, body, actor=principal.actor))
 
 
 @router.get("", response_model=TrackPage, responses=error_responses(401, 404, 422))
 def list_tracks(
-    session_id: SessionId, principal: PrincipalDep, table: TableDep, settings: SettingsDep
+    session_id: SessionId, principal: PrincipalDep, table: TableDep, tracks: TrackServiceDep
 ) -> TrackPage:
     """The caller's own tracks (join token) or every track of the session (API key), by role and start."""
     principal.require_session(session_id)
-    session, tracks = _context(principal, session_id, table, settings)
+    session = _session(principal, session_id, table)
     role = principal.role if principal.kind == "join_token" else None
     return TrackPage(items=[TrackResponse.from_item(t) for t in tracks.list_tracks(session, role)])
 
@@ -93,11 +107,11 @@ def grant_parts(
     body: PartUrlsRequest,
     principal: PrincipalDep,
     table: TableDep,
-    settings: SettingsDep,
+    tracks: TrackServiceDep,
 ) -> PartUrlsResponse:
     """Presigned PUT URLs for the given part numbers and sizes (short-lived; sizes are signed)."""
     role = _participant(principal, session_id)
-    session, tracks = _context(principal, session_id, table, settings)
+    session = _session(principal, session_id, table)
     track = tracks.get_track(session, role=role, track_id=track_id)
     grants = tracks.grant_parts(session, track, body.parts)
     return PartUrlsResponse(parts=[PartUrl.model_validate(g) for g in grants])
@@ -109,11 +123,15 @@ def grant_parts(
     responses=error_responses(401, 403, 404, 422),
 )
 def list_parts(
-    session_id: SessionId, track_id: TrackId, principal: PrincipalDep, table: TableDep, settings: SettingsDep
+    session_id: SessionId,
+    track_id: TrackId,
+    principal: PrincipalDep,
+    table: TableDep,
+    tracks: TrackServiceDep,
 ) -> StoredPartsResponse:
     """The parts already stored, so that a reloaded page sends only the others."""
     principal.require_session(session_id)
-    session, tracks = _context(principal, session_id, table, settings)
+    session = _session(principal, session_id, table)
     role = principal.role if principal.kind == "join_token" else None
     track = tracks.get_track(session, role=role, track_id=track_id)
     stored = tracks.list_parts(track)
@@ -137,11 +155,11 @@ def complete_track(
     body: CompleteTrackRequest,
     principal: PrincipalDep,
     table: TableDep,
-    settings: SettingsDep,
+    tracks: TrackServiceDep,
 ) -> TrackResponse:
     """The recorder stopped after ``part_count`` parts; completing again with the same count is harmless."""
     role = _participant(principal, session_id)
-    session, tracks = _context(principal, session_id, table, settings)
+    session = _session(principal, session_id, table)
     track = tracks.get_track(session, role=role, track_id=track_id)
     return TrackResponse.from_item(
         tracks.complete_track(session, track, part_count=body.part_count, actor=principal.actor)

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
 
-from agentflow.api.deps import SettingsDep, TableDep, TenantDep
+from agentflow.api.deps import SettingsDep, SQSDep, TableDep, TenantDep
 from agentflow.aws.items import DeliveryItem
 from agentflow.schemas.errors import error_responses
 from agentflow.services.webhooks import WebhookService, create_webhook_service
-from agentflow.settings import Settings
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
 
 router = APIRouter(tags=["webhooks"])
 
@@ -67,12 +63,17 @@ class RotatedSecretResponse(BaseModel):
     previous_secret_valid_until: str
 
 
-def _service(table: Table, settings: Settings) -> WebhookService:
+def get_webhook_service(table: TableDep, sqs: SQSDep, settings: SettingsDep) -> WebhookService:
+    """The webhook operations over the table, queueing redeliveries on the webhooks queue."""
     return create_webhook_service(
         table,
+        sqs,
         queue_url=settings.webhooks_queue_url,
         secret_grace_seconds=settings.webhook_secret_grace_seconds,
     )
+
+
+WebhookServiceDep = Annotated[WebhookService, Depends(get_webhook_service)]
 
 
 def _to_response(service: WebhookService, item: DeliveryItem) -> WebhookDelivery:
@@ -84,13 +85,11 @@ def _to_response(service: WebhookService, item: DeliveryItem) -> WebhookDelivery
 @router.get("/v1/webhook-deliveries", response_model=DeliveryList, responses=error_responses(401, 404, 422))
 def list_deliveries(
     tenant: TenantDep,
-    table: TableDep,
-    settings: SettingsDep,
+    service: WebhookServiceDep,
     session_id: Annotated[str, Query(min_length=1, max_length=64)],
     limit: Annotated[int, Query(ge=1, le=100)] = 100,
 ) -> DeliveryList:
     """Every webhook delivery of a session, with its attempts (status, response code, latency, error)."""
-    service = _service(table, settings)
     items = service.list_deliveries(tenant_id=tenant.tenant_id, session_id=session_id, limit=limit)
     return DeliveryList(items=[_to_response(service, i) for i in items])
 
@@ -100,11 +99,8 @@ def list_deliveries(
     response_model=WebhookDelivery,
     responses=error_responses(401, 404, 422),
 )
-def get_delivery(
-    delivery_id: str, tenant: TenantDep, table: TableDep, settings: SettingsDep
-) -> WebhookDelivery:
+def get_delivery(delivery_id: str, tenant: TenantDep, service: WebhookServiceDep) -> WebhookDelivery:
     """One delivery with its attempts."""
-    service = _service(table, settings)
     return _to_response(service, service.get_delivery(tenant_id=tenant.tenant_id, delivery_id=delivery_id))
 
 
@@ -114,12 +110,11 @@ def get_delivery(
     status_code=status.HTTP_202_ACCEPTED,
     responses=error_responses(401, 404, 409, 422),
 )
-def redeliver(delivery_id: str, tenant: TenantDep, table: TableDep, settings: SettingsDep) -> WebhookDelivery:
+def redeliver(delivery_id: str, tenant: TenantDep, service: WebhookServiceDep) -> WebhookDelivery:
     """Send a finished delivery again (a new round of attempts; same event id and body).
 
     Enables the endpoint again if a 410 Gone had disabled it. 409 while attempts are under way.
     """
-    service = _service(table, settings)
     return _to_response(
         service, service.redeliver(tenant_id=tenant.tenant_id, delivery_id=delivery_id, actor=tenant.actor)
     )
@@ -128,9 +123,9 @@ def redeliver(delivery_id: str, tenant: TenantDep, table: TableDep, settings: Se
 @router.post(
     "/v1/webhook-secret/rotate", response_model=RotatedSecretResponse, responses=error_responses(401)
 )
-def rotate_secret(tenant: TenantDep, table: TableDep, settings: SettingsDep) -> RotatedSecretResponse:
+def rotate_secret(tenant: TenantDep, service: WebhookServiceDep) -> RotatedSecretResponse:
     """Make a new webhook signing secret; both sign deliveries until the old one's grace ends."""
-    rotated = _service(table, settings).rotate_secret(tenant.tenant_id, actor=tenant.actor)
+    rotated = service.rotate_secret(tenant.tenant_id, actor=tenant.actor)
     return RotatedSecretResponse(
         webhook_secret=rotated.webhook_secret,
         previous_secret_valid_until=rotated.previous_secret_valid_until,
