@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import jwt
+from agentflow.aws.clients import client
 from agentflow.services import join_tokens
 from agentflow.settings import get_settings
 
@@ -82,6 +83,7 @@ def test_expired_join_token_is_401(alice: Caller) -> None:
     # GIVEN a genuinely signed token for a real session that expired a second ago
     sid = alice.create_ok()["session_id"]
     token = join_tokens.issue(
+        secrets=client("secretsmanager"),
         secret_id=get_settings().join_token_secret_arn,
         session_id=sid,
         tenant_id=alice.tenant.tenant_id,

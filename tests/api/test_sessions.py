@@ -38,7 +38,11 @@ def test_create_returns_201_with_id_widget_urls_and_scheduled_status(alice: Call
     for role in ("host", "client"):
         url = httpx.URL(body["widget_urls"][role])
         assert url.path.endswith(f"/widget/{body['session_id']}")
-        claims = join_tokens.verify(token_of(str(url)), secret_id=get_settings().join_token_secret_arn)
+        claims = join_tokens.verify(
+            token_of(str(url)),
+            secrets=client("secretsmanager"),
+            secret_id=get_settings().join_token_secret_arn,
+        )
         assert (claims.session_id, claims.tenant_id, claims.role) == (
             body["session_id"],
             alice.tenant.tenant_id,
@@ -50,7 +54,9 @@ def test_join_token_expiry_defaults_to_24_hours(alice: Caller) -> None:
     # GIVEN the default settings  WHEN a session is created
     created = alice.create_ok()
     claims = join_tokens.verify(
-        token_of(created["widget_urls"]["host"]), secret_id=get_settings().join_token_secret_arn
+        token_of(created["widget_urls"]["host"]),
+        secrets=client("secretsmanager"),
+        secret_id=get_settings().join_token_secret_arn,
     )
     # THEN its tokens expire 24 h after creation (within a minute's slack)
     created_at = datetime.fromisoformat(created["created_at"]).timestamp()

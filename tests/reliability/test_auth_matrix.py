@@ -21,7 +21,7 @@ import httpx
 import pytest
 from agentflow.api.app import create_app
 from agentflow.aws import records
-from agentflow.aws.clients import table
+from agentflow.aws.clients import client, table
 from agentflow.local.stack import LocalStack
 from agentflow.services import join_tokens
 from agentflow.services.tenants import create_tenant_service
@@ -180,6 +180,7 @@ def world(clips: list[Path]) -> Iterator[World]:
         revoked_id, revoked_key = tenants.issue_key(alice.tenant_id, actor="test")
         tenants.revoke_key(tenant_id=alice.tenant_id, key_id=revoked_id)
         expired = join_tokens.issue(
+            secrets=client("secretsmanager"),
             secret_id=get_settings().join_token_secret_arn,
             session_id=sid,
             tenant_id=alice.tenant_id,

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from agentflow.aws.clients import client
 from agentflow.crypto import jws
 from agentflow.crypto.canonical import canonicalize, document_hash
 from agentflow.crypto.jwks import KeySet, public_jwk
@@ -284,9 +285,17 @@ def join_secret() -> Iterator[str]:
 def test_no_character_change_in_a_join_token_verifies(join_secret: str, data: st.DataObject) -> None:
     # GIVEN a genuine host token, with one character replaced, inserted or deleted anywhere
     token = join_tokens.issue(
-        secret_id=join_secret, session_id="ses_x", tenant_id="ten_x", role="host", ttl_seconds=600
+        secrets=client("secretsmanager"),
+        secret_id=join_secret,
+        session_id="ses_x",
+        tenant_id="ten_x",
+        role="host",
+        ttl_seconds=600,
     )
-    assert join_tokens.verify(token, secret_id=join_secret).session_id == "ses_x"
+    assert (
+        join_tokens.verify(token, secrets=client("secretsmanager"), secret_id=join_secret).session_id
+        == "ses_x"
+    )
     at = data.draw(st.integers(0, len(token) - 1), label="at")
     kind = data.draw(st.sampled_from(["replace", "insert", "delete"]), label="kind")
     char = data.draw(st.sampled_from(B64URL + ".=+/ "), label="char")
@@ -298,7 +307,7 @@ def test_no_character_change_in_a_join_token_verifies(join_secret: str, data: st
     assume(mutated != token)
     # THEN it is refused
     with pytest.raises(UnauthorizedError):
-        join_tokens.verify(mutated, secret_id=join_secret)
+        join_tokens.verify(mutated, secrets=client("secretsmanager"), secret_id=join_secret)
 
 
 def _last_character_variants(token: str) -> list[str]:
@@ -317,8 +326,13 @@ def test_no_other_spelling_of_the_jws_signature_verifies(signed: dict[str, Any])
 
 def test_no_other_spelling_of_a_join_token_verifies(join_secret: str) -> None:
     token = join_tokens.issue(
-        secret_id=join_secret, session_id="ses_x", tenant_id="ten_x", role="client", ttl_seconds=600
+        secrets=client("secretsmanager"),
+        secret_id=join_secret,
+        session_id="ses_x",
+        tenant_id="ten_x",
+        role="client",
+        ttl_seconds=600,
     )
     for variant in _last_character_variants(token):
         with pytest.raises(UnauthorizedError):
-            join_tokens.verify(variant, secret_id=join_secret)
+            join_tokens.verify(variant, secrets=client("secretsmanager"), secret_id=join_secret)

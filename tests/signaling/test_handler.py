@@ -36,6 +36,7 @@ def svc(stack: LocalStack, ddb: Any, fake: FakeConnections) -> SignalingService:
         ddb,
         connections=fake.api(),
         sqs=client("sqs"),
+        secrets=client("secretsmanager"),
         token_secret_id=settings.join_token_secret_arn,
         webhooks_queue_url=settings.webhooks_queue_url,
     )
@@ -104,6 +105,7 @@ def test_connect_without_a_token_or_with_a_forged_or_expired_one_is_401(
 ) -> None:
     settings = get_settings()
     expired = join_tokens.issue(
+        secrets=client("secretsmanager"),
         secret_id=settings.join_token_secret_arn,
         session_id=call.session_id,
         tenant_id=call.tenant.tenant_id,

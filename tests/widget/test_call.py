@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from agentflow.aws.clients import client
 from agentflow.local.stack import LocalStack
 from agentflow.services import join_tokens
 from agentflow.settings import get_settings
@@ -208,6 +209,7 @@ def test_a_link_that_expires_while_open_is_explained(tenant: Tenant, page: Page)
     # GIVEN a host page opened with a join token that expires in a few seconds
     created = tenant.create_session()
     token = join_tokens.issue(
+        secrets=client("secretsmanager"),
         secret_id=get_settings().join_token_secret_arn,
         session_id=created["session_id"],
         tenant_id=tenant.tenant_id,

@@ -149,6 +149,7 @@ def test_expired_link_says_so(tenant: Tenant, page: Page) -> None:
     # GIVEN a host link whose join token expired a minute ago
     created = tenant.create_session()
     token = join_tokens.issue(
+        secrets=client("secretsmanager"),
         secret_id=get_settings().join_token_secret_arn,
         session_id=created["session_id"],
         tenant_id=tenant.tenant_id,

@@ -22,10 +22,11 @@ from agentflow.settings import Settings, get_settings
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
     from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_secretsmanager.client import SecretsManagerClient
     from mypy_boto3_sqs.client import SQSClient
 else:
     # The stubs are a dev dependency; FastAPI reads these annotations at run time.
-    Table = S3Client = SQSClient = Any
+    Table = S3Client = SecretsManagerClient = SQSClient = Any
 
 
 def get_table(settings: Annotated[Settings, Depends(get_settings)]) -> Table:
@@ -48,11 +49,17 @@ def get_sqs() -> SQSClient:
     return client("sqs")
 
 
+def get_secrets() -> SecretsManagerClient:
+    """The Secrets Manager client (the join tokens' signing key)."""
+    return client("secretsmanager")
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TableDep = Annotated[Table, Depends(get_table)]
 S3Dep = Annotated[S3Client, Depends(get_s3)]
 PresignerDep = Annotated[S3Client, Depends(get_presigner)]
 SQSDep = Annotated[SQSClient, Depends(get_sqs)]
+SecretsDep = Annotated[SecretsManagerClient, Depends(get_secrets)]
 
 
 def get_summary_service(table: TableDep, settings: SettingsDep) -> SummaryService:
@@ -117,7 +124,8 @@ def get_principal(bearer: BearerDep, table: TableDep, settings: SettingsDep) -> 
     credential = _credential(bearer)
     if credential.count(".") != 2:
         return _key_principal(credential, table)
-    claims = join_tokens.verify(credential, secret_id=settings.join_token_secret_arn)
+    # The client only when a token needs it: most calls carry an API key.
+    claims = join_tokens.verify(credential, secrets=get_secrets(), secret_id=settings.join_token_secret_arn)
     return Principal(
         tenant_id=claims.tenant_id,
         kind="join_token",

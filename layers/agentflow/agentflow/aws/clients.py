@@ -6,6 +6,7 @@ moto server, or by the user to a LocalStack); in AWS it is unset and the real en
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:  # the stubs are a dev dependency (requirements.txt), not in t
     from mypy_boto3_dynamodb.service_resource import Table
     from mypy_boto3_kms.client import KMSClient
     from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_secretsmanager.client import SecretsManagerClient
     from mypy_boto3_sqs.client import SQSClient
 
 # The one retry layer for AWS calls (nothing retries on top of it; SQS redelivers what still fails).
@@ -49,6 +51,8 @@ def client(service: Literal["sqs"]) -> SQSClient: ...
 @overload
 def client(service: Literal["kms"]) -> KMSClient: ...
 @overload
+def client(service: Literal["secretsmanager"]) -> SecretsManagerClient: ...
+@overload
 def client(service: str, *, max_attempts: int | None = None) -> Any: ...
 def client(service: str, *, max_attempts: int | None = None) -> Any:
     """Return the process-wide boto3 client for ``service`` (``"s3"``, ``"sqs"``, ``"kms"``, …).
@@ -59,9 +63,22 @@ def client(service: str, *, max_attempts: int | None = None) -> Any:
     return _client(service, max_attempts)
 
 
+# One boto3 session for the process: a session loads botocore's data (endpoints, the service
+# models' loader) and resolves credentials once, so each further client or resource costs ~50 ms
+# of CPU instead of ~235 ms from a session of its own (benchmarks/api_import.py --first-request).
+# A session is not thread-safe, its clients are: clients are made under the lock.
+_SESSION_LOCK = threading.Lock()
+
+
+@cache
+def _session() -> boto3.session.Session:
+    return boto3.session.Session()
+
+
 @cache
 def _client(service: str, max_attempts: int | None) -> Any:
-    return boto3.session.Session().client(service, config=config_for(service, max_attempts=max_attempts))
+    with _SESSION_LOCK:
+        return _session().client(service, config=config_for(service, max_attempts=max_attempts))
 
 
 @cache
@@ -72,14 +89,16 @@ def presigner() -> S3Client:
     from the signature (checked with botocore 1.44): a part URL must bind both.
     """
     config = _CONFIG.merge(Config(signature_version="s3v4"))
-    s3: S3Client = boto3.session.Session().client("s3", config=config)
+    with _SESSION_LOCK:
+        s3: S3Client = _session().client("s3", config=config)
     return s3
 
 
 @cache
 def table(name: str) -> Table:
     """Return the process-wide DynamoDB ``Table`` resource for ``name``."""
-    resource: Table = boto3.session.Session().resource("dynamodb", config=_CONFIG).Table(name)
+    with _SESSION_LOCK:
+        resource: Table = _session().resource("dynamodb", config=_CONFIG).Table(name)
     return resource
 
 
@@ -88,3 +107,4 @@ def reset() -> None:
     _client.cache_clear()
     presigner.cache_clear()
     table.cache_clear()
+    _session.cache_clear()

@@ -1,7 +1,8 @@
 """Join tokens: short-lived JWTs (HS256) that let a widget act for one participant of one session.
 
 The HMAC secret lives in Secrets Manager (``JOIN_TOKEN_SECRET_ARN``) and is read once per warm
-container. A token grants only its own session and role.
+container (per client the edge passes in: ``aws.clients`` keeps one per process). A token grants
+only its own session and role.
 
 HS256 compact JWS is written with the standard library rather than PyJWT: PyJWT loads its RSA and
 EC algorithms (and ``cryptography``) at import, which the API function's cold start pays for a
@@ -20,11 +21,13 @@ import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from agentflow.aws.clients import client
 from agentflow.errors import UnauthorizedError
 from agentflow.ids import new_id
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager.client import SecretsManagerClient
 
 Role = Literal["host", "client"]
 ALGORITHM = "HS256"
@@ -34,8 +37,8 @@ _MAX_TOKEN_LENGTH = 4096
 
 
 @lru_cache(maxsize=4)
-def _secret(secret_id: str) -> bytes:
-    value: str = client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+def _secret(secrets: SecretsManagerClient, secret_id: str) -> bytes:
+    value: str = secrets.get_secret_value(SecretId=secret_id)["SecretString"]
     return value.encode()
 
 
@@ -69,10 +72,19 @@ class JoinClaims:
     exp: int
 
 
-def issue(*, secret_id: str, session_id: str, tenant_id: str, role: Role, ttl_seconds: int) -> str:
+def issue(
+    *,
+    secrets: SecretsManagerClient,
+    secret_id: str,
+    session_id: str,
+    tenant_id: str,
+    role: Role,
+    ttl_seconds: int,
+) -> str:
     """Sign a join token for one participant of one session.
 
     Args:
+        secrets: The Secrets Manager client that reads the HMAC key.
         secret_id: ARN or name of the Secrets Manager secret holding the HMAC key.
         session_id: The session the token acts on.
         tenant_id: The session's tenant.
@@ -93,7 +105,7 @@ def issue(*, secret_id: str, session_id: str, tenant_id: str, role: Role, ttl_se
         "aud": AUDIENCE,
     }
     signing_input = f"{_HEADER}.{_b64url(json.dumps(claims, separators=(',', ':')).encode())}"
-    return f"{signing_input}.{_b64url(_mac(signing_input, _secret(secret_id)))}"
+    return f"{signing_input}.{_b64url(_mac(signing_input, _secret(secrets, secret_id)))}"
 
 
 def _claims(token: str, secret: bytes) -> dict[str, Any]:
@@ -120,14 +132,19 @@ def _claims(token: str, secret: bytes) -> dict[str, Any]:
     return claims
 
 
-def verify(token: str, *, secret_id: str) -> JoinClaims:
+def verify(token: str, *, secrets: SecretsManagerClient, secret_id: str) -> JoinClaims:
     """Verify signature, audience and expiry; raise ``UnauthorizedError`` on any failure.
+
+    Args:
+        token: The compact JWT.
+        secrets: The Secrets Manager client that reads the HMAC key.
+        secret_id: ARN or name of the Secrets Manager secret holding the HMAC key.
 
     Raises:
         UnauthorizedError: malformed, not HS256, wrongly signed, for another audience, missing a
             claim, or expired (then with the message ``Join token expired``).
     """
-    claims = _claims(token, _secret(secret_id))
+    claims = _claims(token, _secret(secrets, secret_id))
     audience = claims.get("aud")
     if audience != AUDIENCE and not (isinstance(audience, list) and AUDIENCE in audience):
         raise UnauthorizedError()

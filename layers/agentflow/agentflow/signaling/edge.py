@@ -137,6 +137,7 @@ def service() -> SignalingService:
         table(settings.table_name),
         connections=create_connections(management_client(settings.signaling_management_url)),
         sqs=client("sqs"),
+        secrets=client("secretsmanager"),
         token_secret_id=settings.join_token_secret_arn,
         webhooks_queue_url=settings.webhooks_queue_url,
         seat_ttl_seconds=settings.seat_ttl_seconds,

@@ -40,6 +40,7 @@ from agentflow.signaling.connections import Connections
 from agentflow.signaling.protocol import Role
 
 if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager.client import SecretsManagerClient
     from mypy_boto3_sqs.client import SQSClient
 
 log = logging.getLogger("agentflow.signaling")
@@ -101,6 +102,7 @@ def create_signaling_service(
     *,
     connections: Connections,
     sqs: SQSClient | None,
+    secrets: SecretsManagerClient | None,
     token_secret_id: str,
     webhooks_queue_url: str,
     seat_ttl_seconds: int = 2 * 3600 + 600,
@@ -113,6 +115,7 @@ def create_signaling_service(
         connections: Pushes frames to and closes connections.
         sqs: Queues the webhook deliveries (``None``: this service emits no webhook, as
             ``announce_session_ended``'s does not).
+        secrets: Reads the join tokens' HMAC secret (``None``: this service verifies no token).
         token_secret_id: The join tokens' HMAC secret (Secrets Manager id).
         webhooks_queue_url: Where ``participant.*`` and ``session.started`` deliveries are queued.
         seat_ttl_seconds: Lifetime of a seat and a connection record (the table's TTL).
@@ -251,8 +254,10 @@ def create_signaling_service(
     def connect(connection_id: str, *, token: str | None, session_hint: str | None) -> ConnectResult:
         if not token:
             return ConnectResult(401, "a join token is required (?token=…)")
+        if secrets is None:
+            raise RuntimeError("this signaling service was built without a Secrets Manager client")
         try:
-            claims = join_tokens.verify(token, secret_id=token_secret_id)
+            claims = join_tokens.verify(token, secrets=secrets, secret_id=token_secret_id)
         except UnauthorizedError as exc:
             return ConnectResult(401, exc.message)
         if session_hint is not None and session_hint != claims.session_id:
@@ -473,6 +478,7 @@ def announce_session_ended(table: Any, *, management_url: str, tenant_id: str, s
         table,
         connections=create_connections(management_client(management_url)),
         sqs=None,  # end_call verifies no token and emits no webhook
+        secrets=None,
         token_secret_id="",
         webhooks_queue_url="",
     )

@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
-from agentflow.api.deps import PrincipalDep, SettingsDep, SQSDep, TableDep, TenantDep
+from agentflow.api.deps import PrincipalDep, SecretsDep, SettingsDep, SQSDep, TableDep, TenantDep
 from agentflow.api.pagination import decode_cursor, encode_cursor
 from agentflow.aws import keys
 from agentflow.aws.items import SessionItem
@@ -74,6 +74,7 @@ def create_session(
     response: Response,
     tenant: TenantDep,
     table: TableDep,
+    secrets: SecretsDep,
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> CreateSessionResponse:
@@ -100,6 +101,7 @@ def create_session(
     urls = {
         role: f"{base}/{session['session_id']}?token="
         + join_tokens.issue(
+            secrets=secrets,
             secret_id=settings.join_token_secret_arn,
             session_id=session["session_id"],
             tenant_id=tenant.tenant_id,
