@@ -82,8 +82,11 @@ VAD_OPTIONS: Final[Mapping[str, Any]] = MappingProxyType(
 # (one encoder and one beam search over the batch, without timestamp tokens, no temperature
 # fallback); a clip whisper would not accept at temperature 0 (:func:`_clip_check`) is decoded
 # again on the sequential path, with its fallbacks. None (or CLIP_SECONDS None): sequential only.
-# Measured in docs/TRANSCRIPTION.md ("Batched decoding").
-BATCH_SIZE: int | None = 8
+# Chunk jobs of 329 / 600 s (benchmarks/chunk_memory.py, 2026-12-02): CPU 67.7 / 135.3 s
+# sequential, 45.0 / 81.0 s with 4, 49.3 / 82.7 s with 8; peak 573 / 868 MB, 876 / 954 MB with 4,
+# 1066 / 1364 MB with 8. The same words with 4 and 8 on every shared file (docs/TRANSCRIPTION.md,
+# "Batched decoding"): 4 saves as much CPU for half the memory.
+BATCH_SIZE: int | None = 4
 # The batched pipeline's own options; the rest of DECODE_OPTIONS is the sequential path's.
 _BATCHED_OPTIONS: Final = frozenset({"beam_size", "temperature", "word_timestamps"})
 # A batched clip whose words hold a phrase said this many times back to back, over at least this
