@@ -107,7 +107,8 @@ def update(
 
     Raises ``ClientError`` (conditional) if the item is absent, deleted, or fails ``condition``.
     """
-    values = {**values, "updated_at": now_iso(), "updated_by": actor}
+    # A caller that stamps its own time (soft_delete's deleted_at) passes updated_at: one clock read.
+    values = {"updated_at": now_iso(), **values, "updated_by": actor}
     # boto3 names the condition's placeholders #n0/:v0…; ours must not collide with them.
     names = {f"#upd{i}": k for i, k in enumerate(values)}
     vals = {f":upd{i}": v for i, v in enumerate(values.values())}
@@ -133,7 +134,11 @@ def soft_delete(table: Table, pk: str, sk: str, *, actor: str, kind: type[Any] =
     """Mark the item DELETED with ``deleted_at``/``deleted_by``; it stays in the table."""
     now = now_iso()
     return update(
-        table, pk, sk, actor=actor, values={"status": DELETED, "deleted_at": now, "deleted_by": actor}
+        table,
+        pk,
+        sk,
+        actor=actor,
+        values={"status": DELETED, "deleted_at": now, "deleted_by": actor, "updated_at": now},
     )
 
 
