@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from agentflow.errors import PermanentStageError
 from agentflow.speech import diarize, per_channel
 from agentflow.speech.attribution import attribute
@@ -164,3 +165,61 @@ def test_per_channel_path_imports_no_torch(data_dir: Path) -> None:
     )
     # THEN it diarized by channel without importing torch or pyannote
     assert json.loads(done.stdout.splitlines()[-1]) == {"mode": "per_channel", "heavy": []}
+
+
+@pytest.mark.slow
+def test_the_shared_sincnet_front_end_gives_pyannotes_segmentation(data_dir: Path) -> None:
+    # GIVEN the pipeline's segmentation and a recording whose last window is zero-padded
+    pipeline = diarize.build_pipeline()
+    audio = decode(data_dir / "dev01.wav", mono=True)[:, : int(27.3 * SAMPLE_RATE)]
+    file = {"waveform": torch.from_numpy(audio), "sample_rate": SAMPLE_RATE, "uri": "dev01"}
+    # WHEN it runs pyannote's own sliding inference and ours (the first SincNet layer once per file)
+    theirs = pipeline._segmentation(file)
+    ours = diarize.sliding_segmentation(pipeline._segmentation, torch.from_numpy(audio))
+    # THEN the same windows with the same local speakers, but for a rare float32 near-tie
+    assert ours.data.shape == theirs.data.shape
+    assert ours.sliding_window.step == theirs.sliding_window.step
+    differing = (ours.data != theirs.data).any(axis=2).mean()
+    assert differing <= 1e-3, f"{differing:.2%} of frames differ"
+
+
+@pytest.mark.slow
+def test_pooled_statistics_match_pyannotes_stats_pool() -> None:
+    from agentflow.speech.campplus import masked_stats
+    from pyannote.audio.models.blocks.pooling import StatsPool
+
+    # GIVEN frames and binary masks of several speakers, one silent, one with a single frame
+    generator = torch.Generator().manual_seed(0)
+    frames = torch.relu(torch.randn(3, 512, 400, generator=generator))
+    masks = (torch.rand(3, 4, 400, generator=generator) > 0.6).float()
+    masks[:, 1] = 0.0
+    masks[:, 2] = 0.0
+    masks[:, 2, 17] = 1.0
+    # WHEN pooled both ways
+    expected = StatsPool()(frames, weights=masks)
+    got = masked_stats(frames, masks)
+    # THEN the same mean and standard deviation
+    assert got.shape == expected.shape == (3, 4, 1024)
+    assert torch.allclose(got, expected, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_cam_windows_without_speech_are_not_run_and_change_no_frame_near_speech(data_dir: Path) -> None:
+    # GIVEN 40 s of audio of which only the first 6 s and 30-33 s are speech
+    pipeline = diarize.build_pipeline()
+    assert isinstance(pipeline, diarize.SharedFramesDiarization)
+    audio = np.concatenate([decode(data_dir / "dev00.wav", mono=True)] * 2, axis=1)[:, : 40 * SAMPLE_RATE]
+    rate = SAMPLE_RATE // 320  # CAM++ frames per second
+    speech = np.zeros(40 * rate + 1, dtype=bool)
+    speech[: 6 * rate] = True
+    speech[30 * rate : 33 * rate] = True
+    waveform = torch.from_numpy(audio)
+    # WHEN CAM++ frames are made for every window and for the windows near speech only
+    every = pipeline.file_frames(waveform)
+    gated = pipeline.file_frames(waveform, speech)
+    # THEN the frames within a second of speech are the same, and windows far from it were skipped
+    near = np.convolve(speech, np.ones(2 * rate + 1), "same") > 0
+    assert torch.equal(gated[:, near], every[:, near])
+    skipped = gated.abs().sum(dim=0).eq(0).numpy()
+    assert skipped.sum() >= 15 * rate  # two of the five 8 s windows (9-25 s)
+    assert not skipped[near].any()

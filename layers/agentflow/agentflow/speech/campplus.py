@@ -216,9 +216,12 @@ def masked_stats(frames: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     first = torch.bmm(w, x)  # (batch, speakers, channels): sum of w * x
     second = torch.bmm(w, torch.square(x))  # sum of w * x^2
     mean = first / (v1 + 1e-8)
-    # sum of w * (x - mean)^2, expanded
+    # sum of w * (x - mean)^2, expanded; exactly 0 where one frame holds all the weight (where the
+    # unbiased denominator is 0), as pyannote's two-pass sum gives, not the expansion's rounding
     spread = second - 2.0 * mean * first + torch.square(mean) * v1
-    variance = (spread / (v1 - v2 / (v1 + 1e-8) + 1e-8)).clamp_min(0.0)
+    denominator = v1 - v2 / (v1 + 1e-8)
+    spread = torch.where(denominator > 1e-6, spread, torch.zeros_like(spread))
+    variance = (spread / (denominator + 1e-8)).clamp_min(0.0)
     stats = torch.cat([mean, torch.sqrt(variance)], dim=-1).to(frames.dtype)
     return stats.squeeze(1) if squeeze else stats
 
@@ -236,6 +239,13 @@ class CAMPPlusEmbedding(Model):
         self.head = _FCM()
         self.xvector = _xvector()
         self.pool = StatsPool()
+
+    @property
+    def channels(self) -> int:
+        """Channels of a frame from :meth:`forward_frames` (the pooled statistics are twice this)."""
+        dense = self.xvector["dense"]
+        assert isinstance(dense, _Dense)
+        return dense.linear.in_channels // 2
 
     @property
     def dimension(self) -> int:

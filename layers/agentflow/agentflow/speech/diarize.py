@@ -83,6 +83,10 @@ _EMBEDDING_MARGIN = 1.0
 # float64 moments of 16 chunks of 500 frames x 512 channels are 66 MB).
 _POOL_BATCH = 16
 _FRAMES_CACHE = "training_cache/campplus_frames"
+# A CAM++ window is run when speech lies within this many seconds of the frames it gives: the
+# resegmentation's windows read frames under the final turns, whose edges are on segmentation's
+# grid, not CAM++'s; a second is far more than the two grids can differ.
+_SPEECH_REACH = 1.0
 # Where get_embeddings leaves the file's CAM++ frames for the resegmentation in apply.
 _FRAMES_KEY = "agentflow/campplus_frames"
 # Window embeddings for the resegmentation, per batch of this many cells (bounds memory: the float64
@@ -330,11 +334,16 @@ class SharedFramesDiarization(SpeakerDiarization):
             ]
         return SlidingWindowFeature(sliced, segmentations.sliding_window)
 
-    def file_frames(self, waveform: torch.Tensor) -> torch.Tensor:
-        """CAM++ trunk frames over a whole file.
+    def file_frames(
+        self, waveform: torch.Tensor, speech: npt.NDArray[np.bool_] | None = None
+    ) -> torch.Tensor:
+        """CAM++ trunk frames over a whole file, or over the windows that hold speech.
 
         Args:
             waveform: (1, samples) 16 kHz mono audio.
+            speech: optional (frames,) where any local speaker is active, on the frame grid; a
+                window none of whose kept frames is within ``_SPEECH_REACH`` of speech is not run
+                (its frames stay zero: every pooling is masked by speech, so none reads them).
 
         Returns:
             (channels, frames) features, one frame per ``FRAME_STEP_SAMPLES`` samples from sample 0.
@@ -350,18 +359,24 @@ class SharedFramesDiarization(SpeakerDiarization):
             # The last window ends at the file's end, on the frame grid.
             starts.append((samples - window) // FRAME_STEP_SAMPLES * FRAME_STEP_SAMPLES)
         total = samples // FRAME_STEP_SAMPLES + 1
-        frames: torch.Tensor | None = None
+        reach = round(_SPEECH_REACH * SAMPLE_RATE / FRAME_STEP_SAMPLES)
+        said: npt.NDArray[np.int64] | None = None  # said[i]: speech frames in [0, i)
+        if speech is not None:
+            said = np.concatenate([[0], np.cumsum(speech[:total], dtype=np.int64)])
+        frames = torch.zeros((self._campplus.channels, total), dtype=torch.float32)
         with torch.inference_mode():
             for index, start in enumerate(starts):
-                chunk = waveform[:, start : start + window].unsqueeze(0)
-                out = self._campplus.forward_frames(chunk)[0]
-                if frames is None:
-                    frames = torch.zeros((out.shape[0], total), dtype=out.dtype)
                 first = start // FRAME_STEP_SAMPLES
                 keep = 0 if index == 0 else margin_frames
+                stop = min(first + self._campplus.num_frames(min(window, samples - start)), total)
+                if said is not None:
+                    low, high = max(first + keep - reach, 0), min(stop + reach, said.size - 1)
+                    if low >= high or said[high] == said[low]:
+                        continue  # silence all through the frames this window gives, and around them
+                chunk = waveform[:, start : start + window].unsqueeze(0)
+                out = self._campplus.forward_frames(chunk)[0]
                 stop = min(first + out.shape[1], total)
                 frames[:, first + keep : stop] = out[:, keep : stop - first]
-        assert frames is not None
         return frames
 
     def get_embeddings(
@@ -378,25 +393,25 @@ class SharedFramesDiarization(SpeakerDiarization):
         """
         # While tuning hyper-parameters (``pipeline.training = True``), frames depend on the audio
         # alone and are reused across trials, as the stock pipeline reuses its embeddings.
-        if self.training and _FRAMES_CACHE in file:
-            frames = file[_FRAMES_CACHE]
-        else:
-            frames = self.file_frames(file["waveform"])
-            if self.training:
-                file[_FRAMES_CACHE] = frames
-        file[_FRAMES_KEY] = frames
-        total = frames.shape[1]
         masks = np.nan_to_num(binary_segmentations.data, nan=0.0).astype(np.float32)
         # (num_chunks, num_frames, num_speakers)
-        if exclude_overlap:
-            clean = masks * (masks.sum(axis=2, keepdims=True) < 2)
-            enough = clean.sum(axis=1, keepdims=True) > 0.1 * masks.shape[1]
-            masks = np.where(enough, clean, masks)
         window = binary_segmentations.sliding_window
         per_chunk = round(window.duration * SAMPLE_RATE / FRAME_STEP_SAMPLES)
         num_chunks = masks.shape[0]
         step = FRAME_STEP_SAMPLES / SAMPLE_RATE
         starts = np.array([round(window[c].start / step) for c in range(num_chunks)])
+        if self.training and _FRAMES_CACHE in file:
+            frames = file[_FRAMES_CACHE]
+        elif self.training:  # every frame: the cache outlives this trial's segmentation
+            frames = file[_FRAMES_CACHE] = self.file_frames(file["waveform"])
+        else:
+            frames = self.file_frames(file["waveform"], _speech_frames(masks, starts, per_chunk))
+        file[_FRAMES_KEY] = frames
+        total = frames.shape[1]
+        if exclude_overlap:
+            clean = masks * (masks.sum(axis=2, keepdims=True) < 2)
+            enough = clean.sum(axis=1, keepdims=True) > 0.1 * masks.shape[1]
+            masks = np.where(enough, clean, masks)
         batches = []
         with torch.inference_mode():
             for first in range(0, num_chunks, _POOL_BATCH):
@@ -411,6 +426,24 @@ class SharedFramesDiarization(SpeakerDiarization):
                 if hook is not None:
                     hook("embeddings", None, total=num_chunks, completed=min(first + _POOL_BATCH, num_chunks))
         return np.concatenate(batches).astype(np.float32)
+
+
+def _speech_frames(
+    masks: npt.NDArray[np.float32], starts: npt.NDArray[np.int64], per_chunk: int
+) -> npt.NDArray[np.bool_]:
+    """Where any local speaker of any chunk is active, on CAM++'s frame grid (nearest frame, as the pooling reads it).
+
+    Args:
+        masks: (chunks, segmentation frames, local speakers) binarized activity.
+        starts: (chunks,) each chunk's first CAM++ frame.
+        per_chunk: CAM++ frames per chunk.
+    """
+    anyone = torch.from_numpy(np.ascontiguousarray(masks.max(axis=2)))[:, None, :]
+    active = torch.nn.functional.interpolate(anyone, size=per_chunk, mode="nearest")[:, 0].numpy() > 0
+    speech = np.zeros(int(starts.max(initial=0)) + per_chunk, dtype=bool)
+    for start, row in zip(starts, active, strict=True):
+        speech[start : start + per_chunk] |= row
+    return speech
 
 
 def _shares_front_end(model: Any) -> bool:
