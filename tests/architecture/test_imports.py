@@ -124,3 +124,53 @@ def test_dependencies_point_down_the_layers() -> None:
             elif layer[target_area] > layer[source_area] or (source_area, target_area) in FORBIDDEN:
                 wrong.append(f"{module} -> {target}")
     assert wrong == []
+
+
+# What a service may take from boto3 and botocore: condition expressions and errors, nothing that
+# makes a client or a session. Services receive their clients (the table, S3, SQS, KMS, Secrets
+# Manager) from the edges, which build them with agentflow.aws.clients.
+SERVICE_AWS_IMPORTS = ("boto3.dynamodb.conditions", "botocore.exceptions")
+
+
+def _aws_sdk_imports(source: str) -> list[str]:
+    """The boto3 / botocore names a module imports that a service may not (anywhere in its body)."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names += [f"{node.module}.{a.name}" for a in node.names]
+    return [
+        name
+        for name in names
+        if name.split(".")[0] in ("boto3", "botocore")
+        and not any(name == ok or name.startswith(f"{ok}.") for ok in SERVICE_AWS_IMPORTS)
+    ]
+
+
+def test_services_receive_their_clients() -> None:
+    # GIVEN every module of agentflow.services
+    services = sorted((PACKAGE / "services").rglob("*.py"))
+    assert len(services) > 5
+    # THEN none reaches for a process-wide client: no agentflow.aws.clients, no boto3 client or session
+    wrong = [
+        f"{module} -> agentflow.aws.clients"
+        for module, imported in sorted(graph().items())
+        if _area(module) == "services" and "agentflow.aws.clients" in imported
+    ]
+    wrong += [
+        f"{_name(path)} -> {name}" for path in services for name in _aws_sdk_imports(path.read_text("utf-8"))
+    ]
+    assert wrong == []
+
+
+def test_a_service_reaching_for_a_client_would_be_found() -> None:
+    source = (
+        "import boto3\n"
+        "from boto3 import client\n"
+        "from boto3.dynamodb.conditions import Attr\n"
+        "from botocore.exceptions import ClientError\n"
+        "def f():\n"
+        "    import botocore.session\n"
+    )
+    assert sorted(_aws_sdk_imports(source)) == ["boto3", "boto3.client", "botocore.session"]
