@@ -15,10 +15,8 @@ Importing this module imports torch and pyannote but loads no model; :func:`get_
 
 from __future__ import annotations
 
-import functools
 import logging
 import warnings
-from collections.abc import Callable
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
@@ -319,9 +317,8 @@ class SharedFramesDiarization(SpeakerDiarization):
         if self.training or not _shares_front_end(self._segmentation.model):
             segmentations = super().get_segmentations(file, hook=hook)
         else:
-            progress = None if hook is None else functools.partial(hook, "segmentation", None)
             waveform, _ = self._segmentation.model.audio(file)
-            segmentations = sliding_segmentation(self._segmentation, waveform, hook=progress)
+            segmentations = sliding_segmentation(self._segmentation, waveform, hook=hook)
         if self.slices == 1:
             return segmentations
         data = segmentations.data
@@ -454,7 +451,7 @@ def _shares_front_end(model: Any) -> bool:
 
 
 def sliding_segmentation(
-    inference: Any, waveform: torch.Tensor, *, hook: Callable[..., Any] | None = None
+    inference: Any, waveform: torch.Tensor, *, hook: PipelineHook | None = None
 ) -> SlidingWindowFeature:
     """segmentation-3.0 over every window of ``inference`` (pyannote's ``Inference.slide``, no aggregation).
 
@@ -472,7 +469,7 @@ def sliding_segmentation(
     Args:
         inference: the pipeline's ``Inference`` (``pipeline._segmentation``): model, window, step.
         waveform: (1, samples) 16 kHz mono audio.
-        hook: called as ``hook(completed=..., total=...)`` after each batch.
+        hook: pyannote's progress hook, called as ``hook("segmentation", None, completed=..., total=...)`` after each batch.
 
     Returns:
         (windows, frames, local speakers) activations on pyannote's ``SlidingWindow`` of the chunks.
@@ -523,7 +520,7 @@ def sliding_segmentation(
                 outputs.append(inference.conversion(scores).cpu().numpy())
                 features = []
                 if hook is not None:
-                    hook(completed=index + 1, total=len(starts))
+                    hook("segmentation", None, completed=index + 1, total=len(starts))
     chunks = SlidingWindow(start=0.0, duration=inference.duration, step=inference.step)
     return SlidingWindowFeature(np.vstack(outputs), chunks)
 
