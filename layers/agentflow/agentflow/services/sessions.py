@@ -255,7 +255,7 @@ def create_session_service(table: Table, *, idempotency_ttl_seconds: int = 24 * 
                 table,
                 *session_key(tenant_id, session_id),
                 actor=actor,
-                values={"status": "ended", "ended_at": now},
+                values={"status": "ended", "ended_at": now, "updated_at": now},
                 condition=Attr("status").eq("scheduled"),
                 kind=SessionItem,
             )
