@@ -164,6 +164,20 @@ def test_other_languages_get_key_points_but_no_english_cue_matching() -> None:
     validate_summary(summary)
 
 
+def test_a_transcript_of_only_short_sentences_still_gets_a_valid_summary() -> None:
+    # GIVEN a recording in which only a word or two were said
+    utterances = [
+        {"id": "u1", "speaker": "Speaker 1", "start": 2.2, "end": 2.6, "text": "Okay."},
+        {"id": "u2", "speaker": "Speaker 2", "start": 3.0, "end": 3.5, "text": "Thanks, bye."},
+    ]
+    # WHEN it is summarised offline
+    summary = run_summary(utterances=utterances, participants=[], language="en", duration=4.0)
+    # THEN what was said is the key point, citing its utterance, and the summary is valid (not FAILED)
+    assert summary["key_points"], summary
+    assert {s for k in summary["key_points"] for s in k["sources"]} <= {"u1", "u2"}
+    validate_summary(summary)
+
+
 @pytest.mark.slow
 def test_numpy_minilm_matches_sentence_transformers() -> None:
     # GIVEN the same wheel's model loaded by sentence-transformers (torch) and by our numpy port

@@ -376,6 +376,10 @@ class _Analysis:
         if not candidates:
             candidates = [s for s in self.sentences if pt.word_count(s.text) >= 3]
         if not candidates:
+            # Only short sentences ("Okay.", "Thanks, bye."): they are what was said, and a summary
+            # of a non-empty transcript must say something (Summary's validator refuses it empty).
+            candidates = [s for s in self.sentences if s.text not in exclude]
+        if not candidates:
             return []
         vecs = self.vectors[[s.index for s in candidates]]
         centre = self.vectors.mean(axis=0)
