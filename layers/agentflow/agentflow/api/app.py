@@ -10,10 +10,13 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from fastapi import FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.models import OpenAPI
 from fastapi.responses import JSONResponse
 
 from agentflow import __version__
@@ -30,6 +33,7 @@ from agentflow.api.routes import (
     workflows,
 )
 from agentflow.errors import AgentFlowError
+from agentflow.schemas.errors import error_schemas
 
 logger = Logger(service="agentflow-api")
 
@@ -55,6 +59,27 @@ def _field(loc: tuple[int | str, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _add_error_schemas(app: FastAPI) -> None:
+    """Put the error bodies' schemas, which every route's error responses ``$ref``, into the spec.
+
+    The routes declare them by reference, not as models, so that FastAPI builds no ``TypeAdapter``
+    per route for them at import (``schemas/errors.py``); FastAPI's documented way to extend the
+    spec is to replace ``app.openapi``, which caches what it returns in ``app.openapi_schema``.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = build()
+            components = spec.setdefault("components", {})
+            components["schemas"] = dict(sorted((components.get("schemas", {}) | error_schemas()).items()))
+            # What FastAPI does to its own output last: the same key order in every schema.
+            app.openapi_schema = jsonable_encoder(OpenAPI(**spec), by_alias=True, exclude_none=True)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app() -> FastAPI:
     """Build the app (once per warm container in Lambda; once per ``agentflow up`` locally)."""
     app = FastAPI(
@@ -75,6 +100,7 @@ def create_app() -> FastAPI:
         app.include_router(module.router)
     app.include_router(calls.router)  # the call's ICE servers (docs/CALL.md)
     app.include_router(transcripts.router)  # exports of the signed summary's transcript
+    _add_error_schemas(app)
 
     @app.exception_handler(AgentFlowError)
     async def domain_error(request: Request, exc: AgentFlowError) -> JSONResponse:
