@@ -271,7 +271,7 @@ def main() -> None:
     args = parser.parse_args()
     _override(args.set)
     counter = _Fallbacks()
-    for name in ("faster_whisper", "agentflow.speech.transcribe"):
+    for name in ("faster_whisper", "agentflow.speech.transcribe", "agentflow.speech.decoding"):
         logging.getLogger(name).addHandler(counter)
         logging.getLogger(name).setLevel(logging.DEBUG)
     args.work.mkdir(parents=True, exist_ok=True)

@@ -17,11 +17,13 @@ import numpy.typing as npt
 import pytest
 from agentflow.errors import PermanentStageError
 from agentflow.settings import get_settings
+from agentflow.speech import decoding, whisper, windows
 from agentflow.speech import transcribe as transcribe_module
-from agentflow.speech import whisper
 from agentflow.speech.audio import SAMPLE_RATE, AudioDecodeError, decode
+from agentflow.speech.guard import clip_check
 from agentflow.speech.transcribe import Transcript, transcribe
 from agentflow.speech.weights import WeightsError, sha256_file
+from faster_whisper.transcribe import get_compression_ratio
 
 from benchmarks.evaluation import normalize_words
 
@@ -96,7 +98,7 @@ def test_importing_the_stage_loads_no_model() -> None:
 
 
 def test_choose_cut_ends_windows_in_pauses() -> None:
-    choose = transcribe_module._choose_cut  # the window-cutting rule, on VAD chunk lists (samples)
+    choose = windows.choose_cut  # the window-cutting rule, on VAD chunk lists (samples)
     n = 1000 * SAMPLE_RATE
     finished, running = {"start": 100, "end": 5000}, {"start": 9000, "end": n}
     # GIVEN speech still running at the window's end WHEN cutting THEN cut after the last finished chunk
@@ -119,11 +121,11 @@ def test_speech_is_packed_into_clips_of_at_most_30_s_that_begin_and_end_between_
         at += (length + 1) * SAMPLE_RATE
 
     # WHEN they are packed into clips (seconds of the concatenated pieces)
-    clips = transcribe_module._clips(pieces, 30.0)
+    clips = windows.pack_clips(pieces, 30.0)
 
     # THEN consecutive pieces share a clip while it stays within 30 s, and no piece is split
     assert clips == [0.0, 22.0, 22.0, 31.0, 31.0, 60.0]
-    assert transcribe_module._clips(pieces[:1], 30.0) == [0.0, 12.0]
+    assert windows.pack_clips(pieces[:1], 30.0) == [0.0, 12.0]
 
 
 def test_a_window_holding_the_end_of_its_clip_keeps_its_open_last_segment() -> None:
@@ -152,7 +154,9 @@ def _decoded(text: str, *, logprob: float = -0.3, no_speech: float = 0.05) -> An
 
 
 def test_a_batched_clip_is_kept_only_when_whisper_would_accept_it_and_it_does_not_loop() -> None:
-    check = transcribe_module._clip_check
+    def check(segments: list[Any]) -> str | None:
+        return clip_check(segments, transcribe_module.DECODE_OPTIONS)
+
     # GIVEN a clip decoded plainly THEN it is kept
     assert check([_decoded(" " + JFK)]) is None
     assert check([_decoded(" Yeah, yeah, yeah. Thank you, thank you.")]) is None  # speech repeats a little
@@ -162,7 +166,7 @@ def test_a_batched_clip_is_kept_only_when_whisper_would_accept_it_and_it_does_no
     assert "silence" in str(check([_decoded(" you", logprob=-1.7, no_speech=0.8)]))
     # GIVEN a loop too short for gzip to notice (base on reversed speech: cr 2.29) THEN refused too
     looped = " And he's there. He's there. He's there. He's there. He's there."
-    assert transcribe_module.get_compression_ratio(looped) < 2.4
+    assert get_compression_ratio(looped) < 2.4
     assert check([_decoded(looped)]) == "a phrase repeated back to back"
     # the figures are the clip's: a loop split over its segments is still one loop
     assert check([_decoded(" He's there. He's there."), _decoded(" He's there. He's there.")]) is not None
@@ -361,13 +365,13 @@ def test_a_batched_clip_that_is_refused_is_decoded_again_on_the_sequential_path(
     parts = [jfk, gap, stereo[:1], gap, stereo[1:], gap]
     path = write_wav(tmp_path / "clips.wav", np.concatenate([*parts, jfk], axis=1))
     monkeypatch.setattr(transcribe_module, "CLIP_SECONDS", 20.0)
-    check, seen = transcribe_module._clip_check, []
+    check, seen = decoding.clip_check, []
 
-    def refusing_the_second(segments: Any) -> str | None:
-        seen.append(check(segments))
+    def refusing_the_second(segments: Any, thresholds: Any) -> str | None:
+        seen.append(check(segments, thresholds))
         return "refused by the test" if len(seen) == 2 else seen[-1]
 
-    monkeypatch.setattr(transcribe_module, "_clip_check", refusing_the_second)
+    monkeypatch.setattr(decoding, "clip_check", refusing_the_second)
 
     # WHEN it is transcribed batched, and (as before batching) sequentially
     batched = transcribe(path, language="en", model="tiny.en")
@@ -398,15 +402,15 @@ def test_a_batched_clip_whisper_would_not_accept_is_not_kept(
     # decoding (temperature 0, no fallback) is a repeated guess ("I'm not sure." four times, or
     # "I'm going to go to the hospital." twice: it changes with the last bit of the audio)
     path = write_wav(tmp_path / "reversed.wav", decode(data_dir / "sample.wav")[:, ::-1])
-    check, refused = transcribe_module._clip_check, []
+    check, refused = decoding.clip_check, []
 
-    def recording(segments: Any) -> str | None:
-        reason = check(segments)
+    def recording(segments: Any, thresholds: Any) -> str | None:
+        reason = check(segments, thresholds)
         if reason:
             refused.append("".join(segment.text for segment in segments))
         return reason
 
-    monkeypatch.setattr(transcribe_module, "_clip_check", recording)
+    monkeypatch.setattr(decoding, "clip_check", recording)
 
     # WHEN it is transcribed
     transcript = transcribe(path, language="en", model="tiny.en")
@@ -421,13 +425,13 @@ def test_a_batched_clip_whisper_would_not_accept_is_not_kept(
 def _count_windows(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record the start (seconds) of each window whisper is run on."""
     starts: list[float] = []
-    run = transcribe_module._Decoder.run
+    run = decoding.Decoder.run
 
-    def counting(self: transcribe_module._Decoder, window: transcribe_module._Window, channel: int) -> None:
+    def counting(self: decoding.Decoder, window: windows.Window, channel: int) -> None:
         starts.append(window.offset / SAMPLE_RATE)
         run(self, window, channel)
 
-    monkeypatch.setattr(transcribe_module._Decoder, "run", counting)
+    monkeypatch.setattr(decoding.Decoder, "run", counting)
     return starts
 
 

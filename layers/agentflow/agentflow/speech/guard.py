@@ -1,0 +1,70 @@
+"""Whether a clip's batched decoding is one whisper would accept, or must be decoded again.
+
+Faster-whisper's ``BatchedInferencePipeline`` decodes at temperature 0 without the fallbacks of
+its sequential path; :func:`clip_check` applies those fallbacks' tests itself, plus one for a loop
+too short for gzip to see, so that :class:`agentflow.speech.decoding.Decoder` decodes a refused
+clip again on the sequential path. Pure Python on the decoded segments, no audio.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from faster_whisper.transcribe import get_compression_ratio
+
+# A batched clip whose words hold a phrase said this many times back to back, over at least this
+# many words, is taken for a decoder loop (:func:`repeats_itself`). Chosen before measuring, from
+# what loops look like; a clip wrongly taken for one is only decoded again (sequential path).
+_LOOP_REPEATS: Final = 3
+_LOOP_WORDS: Final = 6
+
+
+def clip_check(segments: Sequence[Any], thresholds: Mapping[str, Any]) -> str | None:
+    """Why one clip's batched decoding should not be kept; ``None`` when it should.
+
+    First the tests faster-whisper's sequential path applies to every window before it falls back
+    to a higher temperature (openai/whisper's ``decode_with_fallback``), with the thresholds of
+    ``thresholds`` (``agentflow.speech.transcribe.DECODE_OPTIONS``): a repetition loop compresses
+    well (gzip ratio over 2.4), a garbled decode has a low mean log-probability, and a window the
+    model takes for silence (high no-speech probability *and* low log-probability) is one the
+    sequential path drops. The batched pipeline computes these figures but acts on none of them.
+    Then a loop too short for gzip to see (:func:`repeats_itself`): base decoding reversed speech
+    in one batched clip gave "He's there." five times at a compression ratio of 2.29. A clip
+    refused here is decoded again on the sequential path, which decides as the stage always has;
+    so a refusal costs one encoder pass, never accuracy against the sequential stage. Nothing here
+    depends on what was said.
+    """
+    if not segments:
+        return None  # a clip the pipeline gave no segment for: nothing to accept or refuse
+    text = "".join(segment.text for segment in segments)
+    # The pipeline gives every segment of a clip the clip's log-probability and no-speech figures.
+    logprob, no_speech = float(segments[0].avg_logprob), float(segments[0].no_speech_prob)
+    if no_speech > thresholds["no_speech_threshold"] and logprob < thresholds["log_prob_threshold"]:
+        return f"silence? no-speech probability {no_speech:.2f}, mean log-probability {logprob:.2f}"
+    ratio = get_compression_ratio(text)
+    if ratio > thresholds["compression_ratio_threshold"]:
+        return f"repetitive: compression ratio {ratio:.2f}"
+    if logprob < thresholds["log_prob_threshold"]:
+        return f"unlikely: mean log-probability {logprob:.2f}"
+    if repeats_itself(text):
+        return "a phrase repeated back to back"
+    return None
+
+
+def repeats_itself(text: str, *, times: int = _LOOP_REPEATS, words: int = _LOOP_WORDS) -> bool:
+    """Whether some phrase occurs at least ``times`` times back to back over at least ``words`` words.
+
+    "yeah yeah yeah" is speech; "he's there he's there he's there" and six "you"s in a row are
+    whisper's decoder loop. Words are compared lower-cased, without punctuation.
+    """
+    tokens = re.findall(r"[\w']+", text.lower())
+    for period in range(1, len(tokens) // times + 1):
+        run = 0  # consecutive positions i with tokens[i] == tokens[i + period]
+        for i in range(len(tokens) - period):
+            run = run + 1 if tokens[i] == tokens[i + period] else 0
+            # tokens[i - run + 1 : i + period + 1] has period ``period``: (run + period) // period copies
+            if run + period >= words and (run + period) // period >= times:
+                return True
+    return False
