@@ -54,7 +54,7 @@ def _runtime_python_on_path(runtime: str) -> str:
         version = runtime.removeprefix("python")
         found = sorted(pyenv.glob(f"{version}.*/bin/{runtime}")) if pyenv.is_dir() else []
         if not found:
-            pytest.fail(f"sam build needs {runtime} on PATH (the layer's BuildMethod)")
+            pytest.fail(f"sam build needs {runtime} on PATH (the layer's runtime, for its Makefile)")
         path = f"{found[-1].parent}{os.pathsep}{path}"
     return path
 
@@ -70,13 +70,14 @@ def test_sam_build_of_the_zip_functions_and_the_layer(tmp_path: Path) -> None:
         if res["Type"] == "AWS::Serverless::Function"
     ]
     layer = doc["Resources"]["AgentFlowLayer"]
+    (runtime,) = layer["Properties"]["CompatibleRuntimes"]  # the layer's Makefile runs its Python
     assert functions, "no zip functions in the template"
     assert "AgentFlowLayer" in doc["Resources"]
     build = tmp_path / "build"
     env = {
         **os.environ,
         "SAM_CLI_TELEMETRY": "0",
-        "PATH": _runtime_python_on_path(layer["Metadata"]["BuildMethod"]),
+        "PATH": _runtime_python_on_path(runtime),
     }
     done = subprocess.run(
         [
@@ -121,10 +122,31 @@ def test_sam_build_of_the_zip_functions_and_the_layer(tmp_path: Path) -> None:
             name, version = pin.split("==")
             dist = name.replace("-", "_").lower()
             assert list(site.glob(f"{dist}-{version}.dist-info")), f"the layer lacks {name}=={version}"
+    # Bytecode for the runtime, checked by hash only (layers/agentflow/Makefile), so a cold start
+    # compiles nothing of ours or of the api's libraries; none for numpy and tests (size, below).
+    tag = f"cpython-{runtime.removeprefix('python').replace('.', '')}"
+    for module in (
+        "agentflow/api/app",
+        "agentflow/stages/ingest",
+        "fastapi/routing",
+        "pydantic/main",
+        "botocore/client",
+    ):
+        folder, name = module.rsplit("/", 1)
+        pyc = site / folder / "__pycache__" / f"{name}.{tag}.pyc"
+        assert pyc.is_file(), f"the layer has no bytecode for {module}"
+        assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b01, f"{pyc}: not an unchecked-hash .pyc"
+    assert not list(site.glob("numpy/**/*.pyc"))
+    # Lambda takes at most 250 MiB unzipped for a function and its layers.
+    for logical_id in functions:
+        size = sum(
+            f.stat().st_size for d in (site.parent, build / logical_id) for f in d.rglob("*") if f.is_file()
+        )
+        assert size < 250 * 2**20, f"{logical_id} with the layer: {size / 2**20:.1f} MiB unzipped"
     # And the built layer loads on the runtime's Python (not our venv's 3.11): every zip handler
     # imports, with ingest's and assemble's PyAV and numpy, from the layer alone.
-    runtime = {doc["Resources"][f]["Properties"]["Runtime"] for f in functions}
-    assert runtime == set(layer["Properties"]["CompatibleRuntimes"]), runtime
+    runtimes = {doc["Resources"][f]["Properties"]["Runtime"] for f in functions}
+    assert runtimes == {runtime}, runtimes
     handlers = [f for f in functions if (build / f / "handler.py").is_file()]
     probe = (
         "import importlib.util, sys\n"
@@ -136,7 +158,7 @@ def test_sam_build_of_the_zip_functions_and_the_layer(tmp_path: Path) -> None:
         "    assert callable(module.lambda_handler), d\n"
         "print(sys.version_info[:2], av.__version__, numpy.__version__)\n"
     )
-    python = shutil.which(layer["Metadata"]["BuildMethod"], path=env["PATH"])
+    python = shutil.which(runtime, path=env["PATH"])
     assert python is not None
     loaded = subprocess.run(
         [python, "-s", "-c", probe, *(str(build / f) for f in handlers)],
