@@ -9,15 +9,20 @@ Bytecode is the same for both sides: every module is imported from a ``.pyc`` in
 run's own (``PYTHONPYCACHEPREFIX``), written by one untimed import first. Without it the sides
 differed: pip wrote ``.pyc`` files for the libraries when it installed them, but with
 ``PYTHONDONTWRITEBYTECODE`` set (as on this machine) our own modules were compiled from source in
-every sample (≈ 0.17 s CPU, 2026-12-02). ``--as-built`` measures what SAM's build deploys instead:
-the layer has no ``.pyc`` at all, so everything but the standard library is compiled from source
-on each import (the baseline's libraries too).
+every sample (≈ 0.17 s CPU, 2026-12-02). ``--as-built`` measures what SAM's python3.12 builder
+deployed before the layer's Makefile compiled it: no ``.pyc`` at all, so everything but the
+standard library is compiled from source on each import (the baseline's libraries too).
+
+``--built DIR`` measures a layer as ``sam build`` made it (``DIR``: ``.aws-sam/build/AgentFlowLayer``)
+on the runtime's Python (``--python``, default ``python3.12``): the handler's import from the
+layer with the bytecode its Makefile writes, against a copy of it without any ``.pyc``, alternating.
 
 ``--first-request`` also sends the first request a cold container gets, ``POST /v1/sessions`` (the
 sample event in ``events/api/``) through the handler, to the local stack's moto, and reports the
 request's CPU time, so that a cost moved from the import into the first request shows.
 
-Run: ``.venv/bin/python benchmarks/api_import.py [--repeat N] [--first-request] [--as-built]``.
+Run: ``.venv/bin/python benchmarks/api_import.py [--repeat N] [--first-request] [--as-built]``, or
+``… --built .aws-sam/build/AgentFlowLayer [--python python3.12]``.
 """
 
 from __future__ import annotations
@@ -101,9 +106,10 @@ extra = {{"request_cpu": request_cpu}}
 def bytecode_cache(codes: list[str], env: dict[str, str], *, as_built: bool = False) -> Path:
     """A bytecode cache for ``PYTHONPYCACHEPREFIX``, written by running each of ``codes`` once.
 
-    With ``as_built``, only the standard library's bytecode is kept: the layer SAM builds ships no
-    ``.pyc`` (wheels are unpacked, our sources copied) and Lambda cannot write one, so every module
-    in it is compiled from source at a cold start; the runtime's standard library is compiled.
+    With ``as_built``, only the standard library's bytecode is kept, as in a layer without ``.pyc``
+    (SAM's python builder unpacks wheels and copies our sources; ``layers/agentflow/Makefile`` now
+    compiles them) where Lambda cannot write one: every module in it is compiled from source at a
+    cold start; the runtime's standard library is compiled.
     """
     prefix = Path(tempfile.mkdtemp(prefix="agentflow-pyc-"))
     writing = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -210,7 +216,7 @@ def measure(repeat: int, env: dict[str, str], *, as_built: bool, after: str) -> 
                 request_cpu.append(float(result["request_cpu"]))
     baseline_roots, handler_roots = roots["baseline"], roots["handler"]
 
-    bytecode = "layer compiled from source (as SAM builds it)" if as_built else "all from bytecode"
+    bytecode = "layer compiled from source (a layer without .pyc)" if as_built else "all from bytecode"
     print(f"cold import, {repeat} fresh interpreters each, {bytecode}, median [min-max]:")
     print("                                  wall                     CPU (user+sys)")
     for name, label in (
@@ -244,16 +250,69 @@ def measure(repeat: int, env: dict[str, str], *, as_built: bool, after: str) -> 
     return 0
 
 
+def measure_built(layer: Path, python: str, repeat: int) -> int:
+    """The handler's cold import from the built ``layer`` with its bytecode and without, alternating."""
+    site = layer / "python"
+    if not (site / "agentflow").is_dir():
+        print(f"{site} holds no agentflow package: run sam build first")
+        return 2
+    bare = Path(tempfile.mkdtemp(prefix="agentflow-layer-")) / "python"
+    shutil.copytree(site, bare, ignore=shutil.ignore_patterns("__pycache__"))
+    # Only the layer and the runtime's own standard library, which Lambda ships compiled; nothing
+    # may be written (Lambda's /opt is read-only).
+    env = {k: v for k, v in lambda_environment().items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))} | {
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    sides = {"layer bytecode": site, "layer source only": bare}
+    cpu: dict[str, list[float]] = {name: [] for name in sides}
+    wall: dict[str, list[float]] = {name: [] for name in sides}
+    code = _PROBE.format(code=_HANDLER, after="extra = {}")
+
+    def run(path: Path) -> dict[str, Any]:
+        out = subprocess.run(
+            [python, "-s", "-c", code],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=tempfile.gettempdir(),
+            env=env | {"PYTHONPATH": str(path)},
+            timeout=120,
+        ).stdout
+        result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        return result
+
+    for path in sides.values():
+        run(path)  # warm the OS file cache
+    for _ in range(repeat):
+        for name, path in sides.items():
+            result = run(path)
+            cpu[name].append(float(result["cpu"]))
+            wall[name].append(float(result["seconds"]))
+    shutil.rmtree(bare.parent, ignore_errors=True)
+    print(f"cold import of functions/api/handler.py from {site}, {python}, {repeat} each, median [min-max]:")
+    print("                                  wall                     CPU (user+sys)")
+    for name in sides:
+        print(f"  {name:30s}  {_spread(wall[name])}   {_spread(cpu[name])}")
+    saved = statistics.median(cpu["layer source only"]) - statistics.median(cpu["layer bytecode"])
+    print(f"  bytecode saves                  {saved:.3f} s CPU per cold start")
+    return 0
+
+
 def main() -> int:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=11, help="samples of each (default 11)")
     parser.add_argument("--first-request", action="store_true", help="also time POST /v1/sessions")
     parser.add_argument("--as-built", action="store_true", help="no bytecode outside the stdlib")
+    parser.add_argument("--built", type=Path, default=None, metavar="DIR", help="a sam build layer folder")
+    parser.add_argument("--python", default="python3.12", help="with --built: the runtime's interpreter")
     args = parser.parse_args()
     print(
         f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} at the start"
     )
+    if args.built is not None:
+        return measure_built(args.built, args.python, args.repeat)
     if not args.first_request:
         return measure(args.repeat, lambda_environment(), as_built=args.as_built, after="")
 
