@@ -22,7 +22,7 @@ from faster_whisper.transcribe import restore_speech_timestamps
 
 from agentflow.speech import whisper
 from agentflow.speech.audio import SAMPLE_RATE
-from agentflow.speech.guard import clip_check
+from agentflow.speech.guard import clip_check, hallucinated
 from agentflow.speech.transcript import Word
 from agentflow.speech.windows import Window, pack_clips, pieces_of, seam_speech
 
@@ -53,6 +53,7 @@ class Decoder:
     words: list[Word] = field(default_factory=list)
     windows: int = 0
     redecoded: int = 0  # batched clips whisper would not accept, decoded again one at a time
+    dropped: int = 0  # segments whisper wrote over sound that is not speech (guard.hallucinated)
 
     def run(self, window: Window, channel: int) -> None:
         """Decode one window of ``channel`` and keep its words and segments, in recording time."""
@@ -81,6 +82,15 @@ class Decoder:
         for segment in restore_speech_timestamps(segments, window.speech, SAMPLE_RATE):
             text = segment.text.strip()
             if not text:
+                continue
+            if hallucinated(segment.words or ()):
+                self.dropped += 1
+                logger.debug(
+                    "segment %.2f-%.2f s dropped, whisper's anomaly test: %r",
+                    segment.start,
+                    segment.end,
+                    text,
+                )
                 continue
             for word in segment.words or ():
                 begin = place(word.start)

@@ -1,9 +1,11 @@
-"""Whether a clip's batched decoding is one whisper would accept, or must be decoded again.
+"""Whether a clip's batched decoding is one whisper would accept, or must be decoded again; and
+whether a decoded segment is a hallucination to drop.
 
 Faster-whisper's ``BatchedInferencePipeline`` decodes at temperature 0 without the fallbacks of
 its sequential path; :func:`clip_check` applies those fallbacks' tests itself, plus one for a loop
 too short for gzip to see, so that :class:`agentflow.speech.decoding.Decoder` decodes a refused
-clip again on the sequential path. Pure Python on the decoded segments, no audio.
+clip again on the sequential path. :func:`hallucinated` is whisper's own word-anomaly test, for
+text written over sound that is not speech. Pure Python on the decoded segments, no audio.
 """
 
 from __future__ import annotations
@@ -14,11 +16,20 @@ from typing import Any, Final
 
 from faster_whisper.transcribe import get_compression_ratio
 
+# What whisper's anomaly test leaves out of a segment's words (openai/whisper's ``punctuation``).
+_PUNCTUATION: Final = "\"'“¿([{-\"'.。,，!！?？:：”)]}、 "
+
 # A batched clip whose words hold a phrase said this many times back to back, over at least this
 # many words, is taken for a decoder loop (:func:`repeats_itself`). Chosen before measuring, from
 # what loops look like; a clip wrongly taken for one is only decoded again (sequential path).
 _LOOP_REPEATS: Final = 3
 _LOOP_WORDS: Final = 6
+# openai/whisper's word anomaly score (transcribe.py, ``hallucination_silence_threshold``; the same
+# in faster-whisper): a word scores 1 below this probability, more the shorter it is than
+# _SHORT_WORD, and by how much it is longer than _LONG_WORD (seconds).
+_UNLIKELY_WORD: Final = 0.15
+_SHORT_WORD: Final = 0.133
+_LONG_WORD: Final = 2.0
 
 
 def clip_check(segments: Sequence[Any], thresholds: Mapping[str, Any]) -> str | None:
@@ -68,3 +79,33 @@ def repeats_itself(text: str, *, times: int = _LOOP_REPEATS, words: int = _LOOP_
             if run + period >= words and (run + period) // period >= times:
                 return True
     return False
+
+
+def word_anomaly(word: Any) -> float:
+    """openai/whisper's anomaly score of one decoded word (``start``, ``end``, ``probability``):
+    unlikely, implausibly short and implausibly long words score; a word of speech scores 0."""
+    duration = float(word.end) - float(word.start)
+    score = 1.0 if float(word.probability) < _UNLIKELY_WORD else 0.0
+    if duration < _SHORT_WORD:
+        score += (_SHORT_WORD - duration) * 15
+    if duration > _LONG_WORD:
+        score += duration - _LONG_WORD
+    return score
+
+
+def hallucinated(words: Sequence[Any]) -> bool:
+    """Whether a decoded segment's words are text whisper wrote over sound that is not speech.
+
+    Whisper's own test (``is_segment_anomaly``) on all the segment's words: anomalous when they
+    score on average a full point each, i.e. nearly every word is one the model gave under 15 %,
+    or squeezed into a few milliseconds, or stretched over seconds. A beep passes the VAD and
+    whisper writes a sentence over it: on the widget's fake microphone, "I'm the one who's been
+    here for years, …" at 2.7 points a word (one 2.3 s word, then 17 at 0 s). Words of speech on
+    every shared file and synthesized meeting average 0.0-0.3. Whisper's other test (3 points
+    over the first 8 words) is left out: a clip here is one segment of up to 30 s, and a 30 s
+    clip of real speech reached 3.2 on its short words. A segment without words is not judged.
+    """
+    spoken = [w for w in words if str(w.word).strip(_PUNCTUATION)]
+    if not spoken:
+        return False
+    return sum(word_anomaly(w) for w in spoken) >= len(spoken)

@@ -276,13 +276,15 @@ def transcribe(
         ),
     )
     logger.info(
-        "transcribed %s %.1f-%.1f s: %d channel(s), %d window(s), %d clip(s) decoded again, %d words in %.1f s",
+        "transcribed %s %.1f-%.1f s: %d channel(s), %d window(s), %d clip(s) decoded again, "
+        "%d segment(s) dropped as hallucinated, %d words in %.1f s",
         source.name if isinstance(source, Path) else type(source).__name__,
         read_start,
         decoded_end,
         transcript.channels,
         decoder.windows,
         decoder.redecoded,
+        decoder.dropped,
         len(transcript.words),
         time.perf_counter() - began,
     )
