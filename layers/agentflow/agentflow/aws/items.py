@@ -381,3 +381,48 @@ class EndpointItem(Audited):
     disabled_at: NotRequired[str]
     disabled_reason: NotRequired[str]
     enabled_at: NotRequired[str]
+
+
+class ConnectionItem(Audited):
+    """A call page's WebSocket connection, written by ``$connect`` from its verified join token.
+
+    A message event names only its connection, so the token's tenant, session and role are kept
+    here (``agentflow.signaling.service``); ``$disconnect`` soft-deletes it.
+    """
+
+    connection_id: str
+    tenant_id: str
+    session_id: str
+    role: Role
+    jti: str
+    name: str  # this participant's, as the session has it
+    peer_name: str
+    status: str  # CONNECTED | JOINED | DELETED
+    expires_at_epoch: Number  # TTL
+    joined_at: NotRequired[str]
+    left_at: NotRequired[str]
+
+
+class SeatItem(Audited):
+    """One of a session's two seats: the connection holding it, and the version every claim and
+    release bumps (a claim is a write conditional on the version it read)."""
+
+    tenant_id: str
+    session_id: str
+    role: Role
+    status: str  # OCCUPIED | FREE
+    version: Number
+    joined_at: str
+    expires_at_epoch: Number  # TTL, a little after API Gateway's 2-hour connection limit
+    connection_id: NotRequired[str]  # removed by a release
+    released_at: NotRequired[str]
+    released_by: NotRequired[str]
+
+
+class CallItem(Audited):
+    """A session's call, put once when both seats were first held (``session.started`` fires once)."""
+
+    tenant_id: str
+    session_id: str
+    started_at: str
+    status: str  # STARTED

@@ -31,7 +31,7 @@ from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from agentflow.aws import keys, records
-from agentflow.aws.items import SessionItem
+from agentflow.aws.items import CallItem, ConnectionItem, SeatItem, SessionItem, TenantItem
 from agentflow.errors import UnauthorizedError
 from agentflow.ids import now_iso
 from agentflow.services import join_tokens
@@ -40,6 +40,7 @@ from agentflow.signaling.connections import Connections
 from agentflow.signaling.protocol import Role
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
     from mypy_boto3_sqs.client import SQSClient
 
@@ -98,7 +99,7 @@ def _epoch_ms() -> int:
 
 
 def create_signaling_service(
-    table: Any,
+    table: Table,
     *,
     connections: Connections,
     sqs: SQSClient | None,
@@ -123,19 +124,19 @@ def create_signaling_service(
     """
 
     # ------------------------------------------------------------ records
-    def _connection(connection_id: str) -> dict[str, Any] | None:
-        return records.get_live(table, keys.connection_pk(connection_id), keys.CONNECTION_SK)
+    def _connection(connection_id: str) -> ConnectionItem | None:
+        return records.get_live(
+            table, keys.connection_pk(connection_id), keys.CONNECTION_SK, kind=ConnectionItem
+        )
 
     def _session(tenant_id: str, session_id: str) -> SessionItem | None:
         return records.get_live(table, keys.tenant_pk(tenant_id), keys.session(session_id), kind=SessionItem)
 
-    def _seat(tenant_id: str, session_id: str, role: Role) -> dict[str, Any] | None:
-        item: dict[str, Any] | None = table.get_item(
-            Key={"pk": keys.tenant_pk(tenant_id), "sk": keys.seat(session_id, role)}, ConsistentRead=True
-        ).get("Item")
-        return item
+    def _seat(tenant_id: str, session_id: str, role: Role) -> SeatItem | None:
+        # A free seat is read too (its version is what the next claim is conditional on).
+        return records.get_any(table, keys.tenant_pk(tenant_id), keys.seat(session_id, role), kind=SeatItem)
 
-    def _holder(seat: dict[str, Any] | None) -> str | None:
+    def _holder(seat: SeatItem | None) -> str | None:
         """The connection holding ``seat``, if it is held and has not outlived its TTL."""
         if seat is None or seat.get("status") != OCCUPIED:
             return None
@@ -143,14 +144,14 @@ def create_signaling_service(
             return None  # DynamoDB deletes expired items lazily (and moto never)
         return str(seat["connection_id"])
 
-    def _claim(conn: dict[str, Any], connection_id: str) -> str | None:
+    def _claim(conn: ConnectionItem, connection_id: str) -> str | None:
         """Take ``conn``'s seat for ``connection_id``; return the connection that held it before."""
         tenant_id, session_id, role = conn["tenant_id"], conn["session_id"], conn["role"]
         for _ in range(_CLAIM_ATTEMPTS):
             seat = _seat(tenant_id, session_id, role)
             previous = _holder(seat)
             now = now_iso()
-            item = {
+            item: SeatItem = {
                 "pk": keys.tenant_pk(tenant_id),
                 "sk": keys.seat(session_id, role),
                 "entity": "seat",
@@ -169,7 +170,7 @@ def create_signaling_service(
             }
             condition = Attr("pk").not_exists() if seat is None else Attr("version").eq(seat["version"])
             try:
-                table.put_item(Item=item, ConditionExpression=condition)
+                table.put_item(Item=records.attributes(item), ConditionExpression=condition)
             except ClientError as exc:
                 if records.is_conditional_failure(exc):
                     continue  # another join or a release came in between: read again
@@ -211,7 +212,7 @@ def create_signaling_service(
     def _reply_error(connection_id: str, code: protocol.ErrorCode, reason: str) -> None:
         _send(connection_id, protocol.error(code, reason))
 
-    def _gone(conn: dict[str, Any], role: Role, connection_id: str) -> None:
+    def _gone(conn: ConnectionItem, role: Role, connection_id: str) -> None:
         """``PostToConnection`` said 410: free the seat that connection held and retire its record."""
         log.info("connection %s is gone; freeing the %s seat of %s", connection_id, role, conn["session_id"])
         if _release(conn["tenant_id"], conn["session_id"], role, connection_id, actor="signaling:gone"):
@@ -262,7 +263,7 @@ def create_signaling_service(
             return ConnectResult(401, exc.message)
         if session_hint is not None and session_hint != claims.session_id:
             return ConnectResult(403, "the join token is for another session")
-        tenant = records.get_live(table, keys.tenant_pk(claims.tenant_id), keys.TENANT_SK)
+        tenant = records.get_live(table, keys.tenant_pk(claims.tenant_id), keys.TENANT_SK, kind=TenantItem)
         if tenant is None or tenant.get("status") != "ACTIVE":
             return ConnectResult(403, "the tenant is not active")
         session = _session(claims.tenant_id, claims.session_id)
@@ -288,10 +289,11 @@ def create_signaling_service(
                 "expires_at_epoch": clock_ms() // 1000 + seat_ttl_seconds,
             },
             actor=f"token:{role}:{claims.jti}",
+            kind=ConnectionItem,
         )
         return ConnectResult(200, "connected")
 
-    def _join(connection_id: str, conn: dict[str, Any]) -> None:
+    def _join(connection_id: str, conn: ConnectionItem) -> None:
         tenant_id, session_id, role = conn["tenant_id"], conn["session_id"], conn["role"]
         session = _session(tenant_id, session_id)
         if session is None or session["status"] != "scheduled":
@@ -356,6 +358,7 @@ def create_signaling_service(
                     "status": "STARTED",
                 },
                 actor=actor,
+                kind=CallItem,
             )
         except ClientError as exc:
             if records.is_conditional_failure(exc):
@@ -363,7 +366,7 @@ def create_signaling_service(
             raise
         return True
 
-    def _seated(connection_id: str) -> dict[str, Any] | None:
+    def _seated(connection_id: str) -> ConnectionItem | None:
         """The connection's record if it holds its seat right now, else ``None``."""
         conn = _connection(connection_id)
         if conn is None or conn.get("status") != JOINED:
@@ -393,7 +396,7 @@ def create_signaling_service(
             _gone(conn, peer_role, peer)
             _send(connection_id, protocol.peer_left(role=peer_role, reason="disconnected"))
 
-    def _leave(connection_id: str, conn: dict[str, Any], *, reason: protocol.LeaveReason, actor: str) -> None:
+    def _leave(connection_id: str, conn: ConnectionItem, *, reason: protocol.LeaveReason, actor: str) -> None:
         tenant_id, session_id, role = conn["tenant_id"], conn["session_id"], conn["role"]
         if not _release(tenant_id, session_id, role, connection_id, actor=actor):
             return  # not seated, or another tab has the seat: nobody is told anything
@@ -465,7 +468,7 @@ def create_signaling_service(
     return SignalingService(connect=connect, message=message, disconnect=disconnect, end_call=end_call)
 
 
-def announce_session_ended(table: Any, *, management_url: str, tenant_id: str, session_id: str) -> int:
+def announce_session_ended(table: Table, *, management_url: str, tenant_id: str, session_id: str) -> int:
     """Tell both pages of a call that its session ended, and close them (``POST …/end`` calls this).
 
     Returns how many pages were told (0 when no signaling endpoint is configured).
