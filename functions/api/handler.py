@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from agentflow.api.app import create_app
+from agentflow.api.app import create_app, logger
 from aws_lambda_powertools import Tracer
 from mangum import Mangum
 
@@ -14,8 +14,10 @@ tracer = Tracer(service="agentflow-api", patch_modules=("botocore",))
 app = Mangum(create_app(), lifespan="off")
 
 
-# capture_response=False: a response can carry join tokens and API keys, and X-Ray metadata is no
-# place for them.
+# The invocation's keys (function_request_id, cold_start, …) on every log line, as the stages and
+# the signaling function log; the app adds the request's correlation id. capture_response=False:
+# a response can carry join tokens and API keys, and X-Ray metadata is no place for them.
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """One HTTP API event through the app (a function: the Tracer needs a name to record)."""

@@ -6,6 +6,7 @@ errors as 422 ``{"detail": {"field", "message"}, "errors": [...]}``, unknown rou
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -13,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from fastapi import FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -82,6 +84,11 @@ def _add_error_schemas(app: FastAPI) -> None:
 
 def create_app() -> FastAPI:
     """Build the app (once per warm container in Lambda; once per ``agentflow up`` locally)."""
+    # The layer's stdlib loggers (agentflow.*: services, crypto, aws) log through this Logger, with
+    # the request's correlation id, as the stages' do (stages/batch.py); registered first so that
+    # the copy reaches it.
+    logging.getLogger("agentflow")
+    copy_config_to_registered_loggers(source_logger=logger, include={"agentflow"})
     app = FastAPI(
         title="AgentFlow API",
         version=__version__,
