@@ -52,8 +52,10 @@ def part(
     *,
     duration: float = 180.0,
     exclusive: Sequence[tuple[float, float, str]] | None = None,
+    spoken: Sequence[tuple[float, float, np.ndarray]] | None = None,
 ) -> dict[str, Any]:
-    """A chunk artifact as a chunk job writes it (read span: the turns' extent)."""
+    """A chunk artifact as a chunk job writes it (read span: the turns' extent); with ``spoken``
+    (who really speaks when, by voice), the resegmentation's cells too."""
     spans = [Turn(a, b, who) for a, b, who in turns]
     lo = min([start, *(t.start for t in spans)])
     hi = max([end, *(t.end for t in spans)])
@@ -66,8 +68,25 @@ def part(
         turns=spans,
         exclusive=views,
         embeddings=embeddings,
+        cells=None if spoken is None else cells(lo, hi, spoken, seed=int(start)),
     )
     return json.loads(json.dumps(document))  # what the fan-in reads back
+
+
+def cells(
+    lo: float, hi: float, spoken: Sequence[tuple[float, float, np.ndarray]], *, seed: int, noise: float = 0.05
+) -> np.ndarray:
+    """(cells, DIM) one embedding per resegmentation cell of ``[lo, hi]``: the voice speaking at the
+    cell's centre plus noise (cosine ≈ 0.8 to it), NaN in silence."""
+    rng = np.random.default_rng(seed)
+    count = int(np.ceil((hi - lo) / chunked.CELL))
+    out = np.full((count, DIM), np.nan)
+    for index in range(count):
+        centre = lo + (index + 0.5) * chunked.CELL
+        for a, b, voice in spoken:
+            if a <= centre < b:
+                out[index] = voice + noise * rng.standard_normal(DIM)
+    return out
 
 
 def by_speaker(result: Diarization) -> dict[str, list[tuple[float, float]]]:
@@ -239,6 +258,90 @@ def test_a_short_outlier_does_not_take_a_persons_place() -> None:
     assert label_at(result, 10) != label_at(result, 30)
     assert label_at(result, 10) == label_at(result, 100)
     assert label_at(result, 52.5) <= set(result.speakers)
+
+
+def test_a_local_speaker_that_holds_two_people_is_split_at_the_merge() -> None:
+    # GIVEN two chunks where Ann and Bob each have a local speaker of their own, and a third where
+    # the chunk's clustering put Ann's 140-150 s and Bob's 150-160 s on one local speaker, "AB",
+    # whose centroid leans to Ann; every chunk carries its cells
+    ann, bob = voices(2, seed=11)
+    parts = [
+        part(
+            0,
+            60,
+            [(1, 20, "A"), (22, 50, "B")],
+            {"A": heard(ann, seed=1), "B": heard(bob, seed=2)},
+            spoken=[(1, 20, ann), (22, 50, bob)],
+        ),
+        part(
+            60,
+            120,
+            [(61, 80, "B"), (82, 110, "A")],
+            {"B": heard(ann, seed=3), "A": heard(bob, seed=4)},
+            spoken=[(61, 80, ann), (82, 110, bob)],
+        ),
+        part(
+            120,
+            180,
+            [(121, 135, "A"), (140, 160, "AB")],
+            {"A": heard(ann, seed=5), "AB": 0.6 * ann + 0.4 * bob},
+            spoken=[(121, 135, ann), (140, 150, ann), (150, 160, bob)],
+        ),
+    ]
+    # WHEN they are merged for a two-party session
+    result = merge_chunks(parts, num_speakers=2)
+    # THEN Bob's 150-160 s is Bob's, though the local speaker holding it went to Ann, and Ann's
+    # 140-150 s stays hers; the change of speaker is where the voices change
+    ann_label, bob_label = label_at(result, 10), label_at(result, 30)
+    assert ann_label != bob_label and len(ann_label) == 1
+    assert label_at(result, 145) == ann_label
+    assert label_at(result, 155) == bob_label
+    (bob_turn,) = [t for t in result.exclusive if t.start >= 140 and {t.speaker} == bob_label]
+    assert bob_turn.start == pytest.approx(150, abs=0.3) and bob_turn.end == pytest.approx(160)
+    # AND artifacts without cells (written before they were kept) give the local speaker whole to Ann
+    bare = merge_chunks([{**p, "cells": None} for p in parts], num_speakers=2)
+    assert label_at(bare, 155) == label_at(bare, 10)
+
+
+def test_a_recording_in_one_chunk_keeps_its_chunks_own_choice_of_speaker() -> None:
+    # GIVEN one chunk whose local speaker "AB" holds Ann and then Bob, with its cells
+    ann, bob = voices(2, seed=12)
+    one = part(
+        0,
+        60,
+        [(1, 20, "A"), (22, 32, "B"), (35, 55, "AB")],
+        {"A": heard(ann, seed=1), "B": heard(bob, seed=2), "AB": 0.6 * ann + 0.4 * bob},
+        duration=60,
+        spoken=[(1, 20, ann), (22, 32, bob), (35, 45, ann), (45, 55, bob)],
+    )
+    # WHEN it is merged: no other chunk says how Ann and Bob sound, so nothing is decided again
+    # (its own resegmentation chose among its local speakers, a finer choice than among people)
+    # THEN the result is the same as without the cells
+    assert (
+        merge_chunks([one], num_speakers=2).to_dict()
+        == merge_chunks([{**one, "cells": None}], num_speakers=2).to_dict()
+    )
+
+
+def test_cells_are_packed_small_and_come_back_close() -> None:
+    # GIVEN 200 s of cells (two voices, noisy, some silence) as a chunk job has them
+    ann, bob = voices(2, seed=13)
+    embeddings = cells(100.0, 300.0, [(100, 180, ann), (185, 290, bob)], seed=3)
+    # WHEN packed into the artifact and read back
+    packed = chunked.pack_cells(embeddings, origin=100.0)
+    assert packed is not None
+    back = chunked.unpack_cells(json.loads(json.dumps(packed)))
+    # THEN silence stays silence and every cell points where it did (cosine), in under 0.5 kB a second
+    assert back.shape == embeddings.shape and packed["origin"] == 100.0 and packed["step"] == chunked.CELL
+    assert np.array_equal(np.isnan(back[:, 0]), np.isnan(embeddings[:, 0]))
+    valid = ~np.isnan(embeddings[:, 0])
+    a, b = embeddings[valid], back[valid]
+    cosine = (a * b).sum(axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cosine.min() > 0.6, cosine.min()  # the voice part of each cell is kept, most noise is not
+    to_ann = b @ ann / np.linalg.norm(b, axis=1)
+    assert np.all((to_ann > 0.5) == (a @ ann / np.linalg.norm(a, axis=1) > 0.5))
+    assert len(json.dumps(packed)) < 0.5 * 1000 * 200
+    assert chunked.pack_cells(np.full((10, DIM), np.nan), origin=0.0) is None
 
 
 def test_the_merge_depends_on_the_set_of_parts_only() -> None:

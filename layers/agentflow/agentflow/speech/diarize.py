@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
@@ -171,6 +172,14 @@ class _SlicedClustering(AgglomerativeClustering):
         return result
 
 
+@dataclass
+class CellsOutput(DiarizeOutput):
+    """pyannote's output plus the resegmentation's cell embeddings, which the chunk artifact carries."""
+
+    # (cells, 192) one window embedding per CELL seconds from the file's start; NaN rows where none.
+    cell_embeddings: npt.NDArray[np.float32] | None = None
+
+
 class SharedFramesDiarization(SpeakerDiarization):
     """``SpeakerDiarization`` whose embeddings share one CAM++ pass over the whole file.
 
@@ -238,9 +247,17 @@ class SharedFramesDiarization(SpeakerDiarization):
         labels = [str(label) for label in output.speaker_diarization.labels()]
         turns = _turns(output.speaker_diarization)
         exclusive = _turns(output.exclusive_speaker_diarization)
-        if len(labels) < 2:
+        if not labels:
             return output
         embeddings = self.cell_embeddings(frames, turns, duration=duration)
+        if len(labels) < 2:
+            # Nothing to re-decide here; the merge may still split the speaker against the others.
+            return CellsOutput(
+                speaker_diarization=output.speaker_diarization,
+                exclusive_speaker_diarization=output.exclusive_speaker_diarization,
+                speaker_embeddings=output.speaker_embeddings,
+                cell_embeddings=embeddings,
+            )
         window_cells = round(WINDOW / CELL)
         new_turns, new_exclusive = resegment(turns, exclusive, labels, embeddings, window_cells=window_cells)
         annotation = _annotation(new_turns)
@@ -257,10 +274,11 @@ class SharedFramesDiarization(SpeakerDiarization):
                 if chosen.any():
                     units = embeddings[chosen] / np.linalg.norm(embeddings[chosen], axis=1, keepdims=True)
                     centroids[k] = units.mean(axis=0)
-        return DiarizeOutput(
+        return CellsOutput(
             speaker_diarization=annotation,
             exclusive_speaker_diarization=_annotation(new_exclusive),
             speaker_embeddings=None if centroids is None else centroids[rows],
+            cell_embeddings=embeddings,
         )
 
     def cell_embeddings(
@@ -729,6 +747,7 @@ def diarize_chunk(
     turns: list[Turn] = []
     exclusive: list[Turn] = []
     embeddings: dict[str, npt.NDArray[np.float64] | None] = {}
+    cells: npt.NDArray[np.float32] | None = None
     if audio.shape[-1] > 0:
         output = _apply(audio, num_speakers=None, min_speakers=None, max_speakers=None, pipeline=pipeline)
         offset = read[0]
@@ -743,6 +762,8 @@ def diarize_chunk(
                 else np.asarray(centroids[row], dtype=np.float64)
             )
             embeddings[str(label)] = vector
+        if isinstance(output, CellsOutput):  # the merge re-decides who speaks each cell by them
+            cells = output.cell_embeddings
     return make_part(
         start=start,
         end=end,
@@ -751,4 +772,5 @@ def diarize_chunk(
         turns=turns,
         exclusive=exclusive,
         embeddings=embeddings,
+        cells=cells,
     )

@@ -11,7 +11,8 @@ Only *who* changes: the speech regions (where anybody speaks) and the overlap th
 are kept. The idea is the resegmentation step of VBx-style systems (Landini et al. 2022, "Bayesian
 HMM clustering of x-vector sequences (VBx) in speaker diarization"), without the PLDA CAM++ lacks.
 
-numpy only; the embeddings come from :mod:`agentflow.speech.diarize`.
+numpy only; the embeddings come from :mod:`agentflow.speech.diarize`. The chunk job runs it among its
+local speakers; the fan-in (:mod:`agentflow.speech.chunked`) once more, among the recording's people.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from agentflow.speech.chunked import join_turns
 from agentflow.speech.diarization import Turn
 
 # Seconds per decision cell. Chosen with WINDOW and SWITCH_COST on sample, dev00 and dev01 together
@@ -35,6 +35,8 @@ SWITCH_COST = 0.3
 # A window trains its speaker's centroid when at least this fraction of it is that speaker alone.
 CENTROID_PURITY = 0.5
 
+_JOIN = 1e-3  # s: turns of one speaker this close meet (chunk times are rounded to milliseconds)
+
 
 def cell_masks(
     turns: Sequence[Turn], labels: Sequence[str], cells: int, *, cell: float = CELL
@@ -47,6 +49,36 @@ def cell_masks(
         if turn.speaker in index:
             masks[index[turn.speaker]] |= (centres >= turn.start) & (centres < turn.end)
     return masks
+
+
+def centroid_sums(
+    embeddings: npt.NDArray[np.floating],
+    exclusive: npt.NDArray[np.bool_],
+    *,
+    window_cells: int,
+    purity: float = CENTROID_PURITY,
+) -> npt.NDArray[np.float64]:
+    """Per speaker, the sum of the unit embeddings of the cells whose window is mostly theirs alone.
+
+    Args:
+        embeddings: (cells, dimension) window embeddings, NaN rows where none was made.
+        exclusive: (speakers, cells) each speaker's exclusive (one at a time) speech.
+        window_cells: cells a window spans.
+        purity: fraction of a window that must be the speaker's alone.
+
+    Returns:
+        (speakers, dimension); zero rows for a speaker with no such window.
+    """
+    units = unit(embeddings)
+    valid = np.isfinite(units[:, 0])
+    kernel = np.ones(window_cells) / window_cells
+    out = np.zeros((exclusive.shape[0], units.shape[1]))
+    for k, own in enumerate(exclusive):
+        share = np.convolve(own.astype(np.float64), kernel, mode="same")
+        chosen = own & valid & (share >= purity)
+        if chosen.any():
+            out[k] = units[chosen].sum(axis=0)
+    return out
 
 
 def centroids(
@@ -67,16 +99,7 @@ def centroids(
     Returns:
         (speakers, dimension) unit vectors; NaN rows for a speaker with no such window.
     """
-    units = _unit(embeddings)
-    valid = np.isfinite(units[:, 0])
-    kernel = np.ones(window_cells) / window_cells
-    out = np.full((exclusive.shape[0], units.shape[1]), np.nan)
-    for k, own in enumerate(exclusive):
-        share = np.convolve(own.astype(np.float64), kernel, mode="same")
-        chosen = own & valid & (share >= purity)
-        if chosen.any():
-            out[k] = _unit(units[chosen].mean(axis=0, keepdims=True))[0]
-    return out
+    return unit(centroid_sums(embeddings, exclusive, window_cells=window_cells, purity=purity))
 
 
 def viterbi(
@@ -124,6 +147,7 @@ def resegment(
     window_cells: int,
     cell: float = CELL,
     switch_cost: float = SWITCH_COST,
+    centres: npt.NDArray[np.float64] | None = None,
 ) -> tuple[list[Turn], list[Turn]]:
     """Re-decide who speaks each cell of speech; keep where speech is and the overlap found.
 
@@ -136,6 +160,8 @@ def resegment(
         window_cells: cells a window spans (for the centroids' purity test).
         cell: seconds per cell.
         switch_cost: see :func:`viterbi`.
+        centres: (len(labels), dimension) unit centroids to score against, NaN rows for none;
+            default: :func:`centroids` of these cells (the merge passes the recording's).
 
     Returns:
         (turns, exclusive): the exclusive view is the decoded speaker within the exclusive view's
@@ -144,11 +170,12 @@ def resegment(
     """
     cells = embeddings.shape[0]
     own = cell_masks(exclusive, labels, cells, cell=cell)
-    centres = centroids(embeddings, own, window_cells=window_cells)
+    if centres is None:
+        centres = centroids(embeddings, own, window_cells=window_cells)
     usable = [k for k in range(len(labels)) if np.isfinite(centres[k, 0])]
     if len(usable) < 2:
         return list(turns), list(exclusive)
-    units = _unit(embeddings)
+    units = unit(embeddings)
     valid = np.isfinite(units[:, 0])
     scores = np.where(valid[:, None], np.nan_to_num(units) @ centres[usable].T, 0.0)
     # A cell without an embedding keeps its speaker: a bonus no cosine can beat.
@@ -170,7 +197,25 @@ def resegment(
     return new_turns, new_exclusive
 
 
-def _unit(vectors: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+def join_turns(turns: Sequence[Turn]) -> list[Turn]:
+    """One speaker's turns that overlap or meet (within a millisecond) become one; sorted by start."""
+    out: list[Turn] = []
+    for speaker in sorted({t.speaker for t in turns}):
+        current: Turn | None = None
+        for turn in sorted((t for t in turns if t.speaker == speaker), key=lambda t: (t.start, t.end)):
+            if current is not None and turn.start <= current.end + _JOIN:
+                current = Turn(current.start, max(current.end, turn.end), speaker)
+            else:
+                if current is not None:
+                    out.append(current)
+                current = turn
+        if current is not None:
+            out.append(current)
+    return sorted(out, key=lambda t: (t.start, t.end, t.speaker))
+
+
+def unit(vectors: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+    """(n, dimension) each row scaled to unit length; NaN rows for zero or NaN rows."""
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         units: npt.NDArray[np.float64] = np.asarray(vectors, dtype=np.float64) / norms
