@@ -20,7 +20,6 @@ webhooks — a crash after the claim leaves a seat its holder can re-join, never
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -206,7 +205,7 @@ def create_signaling_service(
                 raise
 
     # ------------------------------------------------------------ pushes
-    def _send(connection_id: str, frame: dict[str, Any]) -> bool:
+    def _send(connection_id: str, frame: protocol.ServerFrame) -> bool:
         return connections.post(connection_id, protocol.encode(frame))
 
     def _reply_error(connection_id: str, code: protocol.ErrorCode, reason: str) -> None:
@@ -375,14 +374,7 @@ def create_signaling_service(
             return None
         return conn
 
-    def _signal(connection_id: str, frame: dict[str, Any]) -> None:
-        data = frame.get("data")
-        if not isinstance(data, dict) or not (
-            isinstance(data.get("description"), dict)
-            or ("candidate" in data and (data["candidate"] is None or isinstance(data["candidate"], dict)))
-        ):
-            _reply_error(connection_id, "bad_message", "data must be {description} or {candidate}")
-            return
+    def _signal(connection_id: str, data: protocol.SignalData) -> None:
         conn = _seated(connection_id)
         if conn is None:
             _reply_error(connection_id, "not_joined", 'send {"action": "join"} first')
@@ -406,37 +398,23 @@ def create_signaling_service(
         _participant_left(tenant_id, session_id, role, connection_id, reason)
 
     def message(connection_id: str, *, route: str, body: str | None) -> None:
-        if body is not None and len(body.encode()) > protocol.MAX_SIGNAL_BYTES:
-            _reply_error(
-                connection_id, "too_large", f"frames are limited to {protocol.MAX_SIGNAL_BYTES} bytes"
-            )
+        frame = protocol.read(route, body)
+        if "type" in frame:  # not a frame of the protocol: only its sender is told why
+            _send(connection_id, frame)
             return
-        try:
-            frame = json.loads(body or "")
-        except ValueError:
-            _reply_error(connection_id, "bad_message", "a frame is a JSON object")
-            return
-        if not isinstance(frame, dict):
-            _reply_error(connection_id, "bad_message", "a frame is a JSON object")
-            return
-        action = frame.get("action")
-        if route not in protocol.ACTIONS or action != route:
-            _reply_error(connection_id, "unknown_action", f"unknown action {action!r}")
-            return
-        if route == "ping":
+        if frame["action"] == "ping":
             _send(
-                connection_id,
-                protocol.pong(ping_id=frame.get("id"), t0=frame.get("t0"), server_time_ms=clock_ms()),
+                connection_id, protocol.pong(ping_id=frame["id"], t0=frame["t0"], server_time_ms=clock_ms())
             )
             return
-        if route == "signal":
-            _signal(connection_id, frame)
+        if frame["action"] == "signal":
+            _signal(connection_id, frame["data"])
             return
         conn = _connection(connection_id)
         if conn is None:
             _reply_error(connection_id, "not_joined", "this connection is not known (reconnect)")
             return
-        if route == "join":
+        if frame["action"] == "join":
             _join(connection_id, conn)
             return
         _leave(connection_id, conn, reason="left", actor=conn["created_by"])
