@@ -41,6 +41,20 @@ def test_a_stored_summary_verifies_and_its_items_follow_the_data_model(
 
     # THEN it is valid, and the record and items are the documented ones
     assert result.valid, result.reasons
+    assert list(record) == [  # services.signatures.SignatureRecord: the API's and signature.json's keys
+        "signature_id",
+        "public_key_id",
+        "signature_value",
+        "document_hash",
+        "algorithm",
+        "created_at",
+        "pdf_sha256",
+        "summary_id",
+        "session_id",
+        "tenant_id",
+        "jws",
+        "manifest",
+    ]
     assert record["algorithm"] == "RS256" and record["document_hash"].startswith("SHA256:")
     assert base64.b64decode(record["signature_value"]) == jws.parse(record["jws"]).signature
     assert record["manifest"]["pdf_sha256"] == sha256_hex(stored.pdf) == record["pdf_sha256"]

@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
@@ -46,21 +46,25 @@ COMPROMISED = "COMPROMISED"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _MAX_KEY_PAGES = 100  # 100 pages of up to 1 MB: far more keys than any rotation schedule makes
 
-# The signature record as returned by the API and written to signature.json.
-RECORD_FIELDS = (
-    "signature_id",
-    "public_key_id",
-    "signature_value",
-    "document_hash",
-    "algorithm",
-    "created_at",
-    "pdf_sha256",
-    "summary_id",
-    "session_id",
-    "tenant_id",
-    "jws",
-    "manifest",
-)
+
+class SignatureRecord(TypedDict):
+    """The signature record as the API returns it and ``agentflow demo`` writes signature.json.
+
+    The stored item's public fields: no table keys, status, KMS key id, nor audit fields but ``created_at``.
+    """
+
+    signature_id: str
+    public_key_id: str
+    signature_value: str
+    document_hash: str
+    algorithm: str
+    created_at: str
+    pdf_sha256: str
+    summary_id: str
+    session_id: str
+    tenant_id: str
+    jws: str
+    manifest: dict[str, Any]
 
 
 def _plain(value: Any) -> Any:
@@ -74,9 +78,22 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def public_record(item: Mapping[str, Any]) -> dict[str, Any]:
-    """The signature record without table keys and audit fields."""
-    return {name: _plain(item[name]) for name in RECORD_FIELDS if name in item}
+def public_record(item: SignatureItem) -> SignatureRecord:
+    """The signature record of a stored signature item."""
+    return {
+        "signature_id": item["signature_id"],
+        "public_key_id": item["public_key_id"],
+        "signature_value": item["signature_value"],
+        "document_hash": item["document_hash"],
+        "algorithm": item["algorithm"],
+        "created_at": item["created_at"],
+        "pdf_sha256": item["pdf_sha256"],
+        "summary_id": item["summary_id"],
+        "session_id": item["session_id"],
+        "tenant_id": item["tenant_id"],
+        "jws": item["jws"],
+        "manifest": _plain(item["manifest"]),
+    }
 
 
 def list_public_keys(table: Table) -> list[PublicKeyItem]:
@@ -128,7 +145,7 @@ def mark_compromised(table: Table, kid: str, *, actor: str) -> None:
         raise
 
 
-def get_signature(table: Table, *, tenant_id: str, signature_id: str) -> dict[str, Any]:
+def get_signature(table: Table, *, tenant_id: str, signature_id: str) -> SignatureRecord:
     """A tenant's signature record (public fields).
 
     Raises:
@@ -193,7 +210,7 @@ class Sign(Protocol):
         summary_id: str,
         session_id: str,
         tenant_id: str,
-    ) -> dict[str, Any]: ...
+    ) -> SignatureRecord: ...
 
 
 class Prepare(Protocol):
@@ -295,7 +312,7 @@ def create_signing_service(
         summary_id: str,
         session_id: str,
         tenant_id: str,
-    ) -> dict[str, Any]:
+    ) -> SignatureRecord:
         """Sign the manifest of a rendered summary with KMS and store the signature record.
 
         Args:
@@ -307,7 +324,7 @@ def create_signing_service(
             tenant_id: the owning tenant.
 
         Returns:
-            The stored signature record (``public_record`` fields).
+            The stored signature record.
 
         Raises:
             SigningError: the key is missing, disabled, withdrawn from the JWKS (compromised), or
