@@ -39,6 +39,7 @@ from agentflow.ids import now_iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_dynamodb.type_defs import QueryInputTableQueryTypeDef
     from mypy_boto3_kms.client import KMSClient
 
 ACTIVE = "ACTIVE"
@@ -101,7 +102,7 @@ def list_public_keys(table: Table) -> list[PublicKeyItem]:
     items: list[PublicKeyItem] = []
     start: records.Cursor | None = None
     for _ in range(_MAX_KEY_PAGES):
-        kwargs: dict[str, Any] = {
+        kwargs: QueryInputTableQueryTypeDef = {
             "IndexName": "gsi1",
             "KeyConditionExpression": Key("gsi1pk").eq(keys.PUBLIC_KEYS_GSI1PK),
         }

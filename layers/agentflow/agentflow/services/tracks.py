@@ -19,7 +19,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
+from typing import TYPE_CHECKING, Literal, Protocol, TypedDict
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
@@ -36,6 +36,7 @@ from agentflow.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_dynamodb.type_defs import QueryInputTableQueryTypeDef
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_sqs.client import SQSClient
 
@@ -115,7 +116,7 @@ def session_tracks(table: Table, session_id: str, *, role: Role | None = None) -
     items: list[TrackItem] = []
     start: records.Cursor | None = None
     while True:
-        kwargs: dict[str, Any] = {
+        kwargs: QueryInputTableQueryTypeDef = {
             "IndexName": "gsi1",
             "KeyConditionExpression": Key("gsi1pk").eq(keys.session(session_id))
             & Key("gsi1sk").begins_with(prefix),
