@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
@@ -55,6 +55,16 @@ EVENT_TYPES = (
 PENDING, DELIVERING, DELIVERED, FAILED = "PENDING", "DELIVERING", "DELIVERED", "FAILED"
 FINAL_STATUSES = (DELIVERED, FAILED)
 MAX_SQS_DELAY_SECONDS = 900  # SQS DelaySeconds maximum: longer waits are chained hops
+
+
+class WebhookEvent(TypedDict):
+    """The envelope every event's delivery POSTs (docs/WEBHOOKS.md), stored as its exact JSON text."""
+
+    id: str
+    type: str  # one of EVENT_TYPES
+    version: str  # EVENT_VERSION
+    timestamp: str
+    data: dict[str, Any]  # ``session_id`` and the event type's own fields
 
 
 def event_id_for(*, tenant_id: str, event_key: str) -> str:
@@ -136,7 +146,7 @@ def emit_event(
         raise ValueError(f"unknown event type {event_type}")
     event_id = event_id_for(tenant_id=tenant_id, event_key=event_key)
     session_id = session["session_id"]
-    payload = {
+    payload: WebhookEvent = {
         "id": event_id,
         "type": event_type,
         "version": EVENT_VERSION,
