@@ -8,6 +8,7 @@ import subprocess
 import sys
 import wave
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -171,6 +172,24 @@ def test_a_batched_clip_is_kept_only_when_whisper_would_accept_it_and_it_does_no
     # the figures are the clip's: a loop split over its segments is still one loop
     assert check([_decoded(" He's there. He's there."), _decoded(" He's there. He's there.")]) is not None
     assert check([]) is None
+
+
+def test_a_batched_clip_that_stops_early_is_refused() -> None:
+    # GIVEN a 28 s clip of speech whose batched decoding ends with a word at 10.5 s (AMI with the
+    # names as hotwords: the decoder's end-of-text came 17 s early, and the rest had no word)
+    words = [_word(2.0 + 0.4 * i, 2.3 + 0.4 * i, 0.9) for i in range(22)]
+    early = replace(_decoded(" " + JFK), words=words)
+
+    def check(end: float) -> str | None:
+        return clip_check([early], transcribe_module.DECODE_OPTIONS, end=end)
+
+    # THEN it is refused (decoded again on the sequential path, which seeks on after an early end)
+    assert "stopped early" in str(check(28.0))
+    # AND a clip whose speech ends within 2 s of its last word (the VAD's padding, a breath) is kept
+    assert check(words[-1].end + 1.5) is None
+    # AND without the clip's end, or without words, there is nothing to compare
+    assert clip_check([early], transcribe_module.DECODE_OPTIONS) is None
+    assert clip_check([_decoded(" " + JFK)], transcribe_module.DECODE_OPTIONS, end=28.0) is None
 
 
 def _word(start: float, end: float, probability: float, word: str = " word") -> SimpleNamespace:
@@ -403,8 +422,8 @@ def test_a_batched_clip_that_is_refused_is_decoded_again_on_the_sequential_path(
     monkeypatch.setattr(transcribe_module, "CLIP_SECONDS", 20.0)
     check, seen = decoding.clip_check, []
 
-    def refusing_the_second(segments: Any, thresholds: Any) -> str | None:
-        seen.append(check(segments, thresholds))
+    def refusing_the_second(segments: Any, thresholds: Any, *, end: float | None = None) -> str | None:
+        seen.append(check(segments, thresholds, end=end))
         return "refused by the test" if len(seen) == 2 else seen[-1]
 
     monkeypatch.setattr(decoding, "clip_check", refusing_the_second)
@@ -440,8 +459,8 @@ def test_a_batched_clip_whisper_would_not_accept_is_not_kept(
     path = write_wav(tmp_path / "reversed.wav", decode(data_dir / "sample.wav")[:, ::-1])
     check, refused = decoding.clip_check, []
 
-    def recording(segments: Any, thresholds: Any) -> str | None:
-        reason = check(segments, thresholds)
+    def recording(segments: Any, thresholds: Any, *, end: float | None = None) -> str | None:
+        reason = check(segments, thresholds, end=end)
         if reason:
             refused.append("".join(segment.text for segment in segments))
         return reason

@@ -148,7 +148,7 @@ class Decoder:
         kept: list[Any] = []
         refused: list[float] = []
         for (a, b), segments in zip(bounds, by_clip, strict=True):
-            reason = clip_check(segments, self.options)
+            reason = clip_check(segments, self.options, end=b)
             if reason is None:
                 kept.extend(segments)
                 continue

@@ -24,6 +24,11 @@ _PUNCTUATION: Final = "\"'“¿([{-\"'.。,，!！?？:：”)]}、 "
 # what loops look like; a clip wrongly taken for one is only decoded again (sequential path).
 _LOOP_REPEATS: Final = 3
 _LOOP_WORDS: Final = 6
+# Seconds of a clip's speech after its last word beyond which the decoding stopped early: a piece
+# of speech ends 0.4 s (the VAD's padding) after its last sound, and whisper's last word may end a
+# little before that sound does. Chosen before measuring, as the loop's settings above; a clip wrongly
+# refused is only decoded again.
+_UNHEARD_TAIL: Final = 2.0
 # openai/whisper's word anomaly score (transcribe.py, ``hallucination_silence_threshold``; the same
 # in faster-whisper): a word scores 1 below this probability, more the shorter it is than
 # _SHORT_WORD, and by how much it is longer than _LONG_WORD (seconds).
@@ -32,7 +37,9 @@ _SHORT_WORD: Final = 0.133
 _LONG_WORD: Final = 2.0
 
 
-def clip_check(segments: Sequence[Any], thresholds: Mapping[str, Any]) -> str | None:
+def clip_check(
+    segments: Sequence[Any], thresholds: Mapping[str, Any], *, end: float | None = None
+) -> str | None:
     """Why one clip's batched decoding should not be kept; ``None`` when it should.
 
     First the tests faster-whisper's sequential path applies to every window before it falls back
@@ -46,6 +53,13 @@ def clip_check(segments: Sequence[Any], thresholds: Mapping[str, Any]) -> str | 
     refused here is decoded again on the sequential path, which decides as the stage always has;
     so a refusal costs one encoder pass, never accuracy against the sequential stage. Nothing here
     depends on what was said.
+
+    Last, with ``end`` (the clip's end, in the segments' time): a decoding that stops early. A clip
+    is speech the VAD kept, pauses of 2 s or more cut out, so more than :data:`_UNHEARD_TAIL` of it
+    after the last word is speech whisper did not write; without timestamps the batched decoder has
+    no way to go on after an early end-of-text, where the sequential path seeks to its last
+    timestamp and decodes the rest. With the participants' names as hotwords, 4 clips of 24 on 12
+    minutes of AMI speech ended ~17 s early (24 words of ~60 each).
     """
     if not segments:
         return None  # a clip the pipeline gave no segment for: nothing to accept or refuse
@@ -61,6 +75,11 @@ def clip_check(segments: Sequence[Any], thresholds: Mapping[str, Any]) -> str | 
         return f"unlikely: mean log-probability {logprob:.2f}"
     if repeats_itself(text):
         return "a phrase repeated back to back"
+    words = [word for segment in segments for word in segment.words or ()]
+    if end is not None and words:
+        unheard = end - max(float(word.end) for word in words)
+        if unheard > _UNHEARD_TAIL:
+            return f"stopped early: {unheard:.1f} s of speech after its last word"
     return None
 
 
