@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -10,9 +11,17 @@ from typing import Any
 
 import boto3
 import pytest
-from agentflow.local.gateway import GatewayLimits, WebSocketGateway, new_api_id, websocket_apis
+from agentflow.local.gateway import (
+    EventSource,
+    GatewayLimits,
+    WebSocketGateway,
+    _Connection,
+    new_api_id,
+    websocket_apis,
+)
 from agentflow.local.template import load_template
 from botocore.exceptions import ClientError
+from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -123,3 +132,34 @@ def test_the_management_api_posts_gets_deletes_and_410s(short: WebSocketGateway,
         api.post_to_connection(ConnectionId=connection_id, Data=b"{}")
     assert gone.value.response["Error"]["Code"] == "GoneException"
     assert gone.value.response["ResponseMetadata"]["HTTPStatusCode"] == 410
+
+
+class _Closing:
+    """A websocket whose client has just gone: starlette raises on the send."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def send_text(self, data: str) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        WebSocketDisconnect(code=1006),
+        WebSocketDisconnected('Cannot call "send" once a close message has been sent.'),
+    ],
+)
+def test_a_post_that_races_the_clients_close_is_a_410_not_a_server_error(
+    short: WebSocketGateway, error: Exception
+) -> None:
+    # GIVEN a connection whose client closes between the gateway's check and its send
+    source = EventSource(
+        "api", "test", "127.0.0.1", "c1", connected_at_ms=0, source_ip="127.0.0.1", user_agent=None
+    )
+    conn = _Connection(src=source, websocket=_Closing(error), last_active_ms=0)  # type: ignore[arg-type]
+    # WHEN a frame is pushed to it THEN the push reports the connection gone (the post answers 410)
+    assert asyncio.run(short._push(conn, b'{"type":"hello"}')) is False
+    # AND every later post is a 410 at once
+    assert conn.gone

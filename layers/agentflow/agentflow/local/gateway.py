@@ -45,7 +45,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from agentflow.local.ports import free_port
 from agentflow.local.runner import Handler, LambdaContext, load_handler
@@ -505,14 +505,22 @@ class WebSocketGateway:
             )
 
     async def _push(self, conn: _Connection, data: bytes) -> bool:
-        """Send ``data`` (a text frame when it is UTF-8); False when the connection is gone."""
+        """Send ``data`` (a text frame when it is UTF-8); False when the connection is gone.
+
+        A client may close between the check and the send (a page reloading while its peer's frame
+        is relayed): that post is API Gateway's 410 GoneException too, not a server error.
+        """
         async with conn.send_lock:
             if conn.gone:
                 return False
             try:
-                await conn.websocket.send_text(data.decode())
-            except UnicodeDecodeError:
-                await conn.websocket.send_bytes(data)
+                try:
+                    await conn.websocket.send_text(data.decode())
+                except UnicodeDecodeError:
+                    await conn.websocket.send_bytes(data)
+            except (WebSocketDisconnect, WebSocketDisconnected):
+                conn.gone = True
+                return False
             return True
 
     # ------------------------------------------------------------ @connections
