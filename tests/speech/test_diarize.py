@@ -167,6 +167,16 @@ def test_per_channel_path_imports_no_torch(data_dir: Path) -> None:
     assert json.loads(done.stdout.splitlines()[-1]) == {"mode": "per_channel", "heavy": []}
 
 
+@pytest.mark.parametrize("module", ["campplus", "shared_frames", "diarize"])
+def test_importing_a_speech_module_that_loads_pyannote_warns_of_nothing(module: str) -> None:
+    # GIVEN a fresh interpreter where any warning is an error WHEN a module importing pyannote is
+    # imported first THEN pyannote's torchcodec warning (noise: audio reaches it decoded) is silenced
+    code = f"import agentflow.speech.{module}"
+    subprocess.run(
+        [sys.executable, "-W", "error::UserWarning", "-c", code], capture_output=True, timeout=120, check=True
+    )
+
+
 @pytest.mark.slow
 def test_the_shared_sincnet_front_end_gives_pyannotes_segmentation(data_dir: Path) -> None:
     # GIVEN the pipeline's segmentation and a recording whose last window is zero-padded

@@ -16,7 +16,6 @@ Importing this module imports torch and pyannote but loads no model; :func:`get_
 from __future__ import annotations
 
 import logging
-import warnings
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
@@ -25,28 +24,23 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import torch
+from pyannote.audio import Model
+from pyannote.audio.pipelines import SpeakerDiarization
+from pyannote.audio.pipelines.speaker_diarization import DiarizeOutput
+from pyannote.audio.telemetry import set_telemetry_metrics
 
-# Before pyannote's first import, as in shared_frames (either module may be imported first): its
-# torchcodec warning is noise, audio reaches it decoded by PyAV.
-warnings.filterwarnings("ignore", message=r"\s*torchcodec is not installed", category=UserWarning)
-
-from pyannote.audio import Model  # noqa: E402
-from pyannote.audio.pipelines import SpeakerDiarization  # noqa: E402
-from pyannote.audio.pipelines.speaker_diarization import DiarizeOutput  # noqa: E402
-from pyannote.audio.telemetry import set_telemetry_metrics  # noqa: E402
-
-from agentflow.speech.audio import SAMPLE_RATE, Source, decode  # noqa: E402
-from agentflow.speech.campplus import CAMPPlusEmbedding, load_campplus  # noqa: E402
-from agentflow.speech.chunked import check_counts as _check_counts  # noqa: E402
-from agentflow.speech.chunked import make_part, read_span  # noqa: E402
-from agentflow.speech.chunked import merge_chunks as merge_chunks  # noqa: E402 - for callers that have torch
-from agentflow.speech.diarization import Diarization as Diarization  # noqa: E402 - the result type
-from agentflow.speech.diarization import Turn as Turn  # noqa: E402
-from agentflow.speech.shared_frames import CellsOutput, stock_options, turns_of  # noqa: E402
-from agentflow.speech.shared_frames import PipelineHook as PipelineHook  # noqa: E402
-from agentflow.speech.shared_frames import SharedFramesDiarization as SharedFramesDiarization  # noqa: E402
-from agentflow.speech.shared_frames import sliding_segmentation as sliding_segmentation  # noqa: E402
-from agentflow.speech.weights import WeightsError, verify  # noqa: E402
+from agentflow.speech.audio import SAMPLE_RATE, Source, decode
+from agentflow.speech.campplus import CAMPPlusEmbedding, load_campplus
+from agentflow.speech.chunked import check_counts as _check_counts
+from agentflow.speech.chunked import make_part, read_span
+from agentflow.speech.chunked import merge_chunks as merge_chunks  # for callers that have torch
+from agentflow.speech.diarization import Diarization as Diarization  # the result type
+from agentflow.speech.diarization import Turn as Turn
+from agentflow.speech.shared_frames import CellsOutput, stock_options, turns_of
+from agentflow.speech.shared_frames import PipelineHook as PipelineHook
+from agentflow.speech.shared_frames import SharedFramesDiarization as SharedFramesDiarization
+from agentflow.speech.shared_frames import sliding_segmentation as sliding_segmentation
+from agentflow.speech.weights import WeightsError, verify
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ weights and turns its output into the stage's turns.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -19,22 +18,17 @@ import numpy as np
 import numpy.typing as npt
 import torch
 import torch.nn.functional as F
+from pyannote.audio import Model
+from pyannote.audio.core.plda import PLDA
+from pyannote.audio.pipelines import SpeakerDiarization
+from pyannote.audio.pipelines.clustering import AgglomerativeClustering
+from pyannote.audio.pipelines.speaker_diarization import DiarizeOutput
+from pyannote.core import Annotation, SlidingWindow, SlidingWindowFeature
 
-# pyannote warns on import that torchcodec cannot decode files; we never ask it to (audio arrives as
-# an in-memory waveform decoded by PyAV), so that warning is noise in every log.
-warnings.filterwarnings("ignore", message=r"\s*torchcodec is not installed", category=UserWarning)
-
-from pyannote.audio import Model  # noqa: E402
-from pyannote.audio.core.plda import PLDA  # noqa: E402
-from pyannote.audio.pipelines import SpeakerDiarization  # noqa: E402
-from pyannote.audio.pipelines.clustering import AgglomerativeClustering  # noqa: E402
-from pyannote.audio.pipelines.speaker_diarization import DiarizeOutput  # noqa: E402
-from pyannote.core import Annotation, SlidingWindow, SlidingWindowFeature  # noqa: E402
-
-from agentflow.speech.audio import SAMPLE_RATE  # noqa: E402
-from agentflow.speech.campplus import FRAME_STEP_SAMPLES, CAMPPlusEmbedding  # noqa: E402
-from agentflow.speech.diarization import Turn  # noqa: E402
-from agentflow.speech.resegment import CELL, WINDOW, cell_masks, resegment  # noqa: E402
+from agentflow.speech.audio import SAMPLE_RATE
+from agentflow.speech.campplus import FRAME_STEP_SAMPLES, CAMPPlusEmbedding
+from agentflow.speech.diarization import Turn
+from agentflow.speech.resegment import CELL, WINDOW, cell_masks, resegment
 
 EMBEDDING_EXCLUDE_OVERLAP = False
 # Each local speaker track is cut into this many time slices, each embedded and clustered on its
