@@ -4,8 +4,10 @@ Inside a window this does what ``WhisperModel.transcribe(vad_filter=True)`` does
 decode it, map the times back) with the VAD run once, by :mod:`agentflow.speech.windows`. The
 speech is decoded in clips of at most ``clip_seconds``, ``batch_size`` at a time by faster-whisper's
 ``BatchedInferencePipeline``; a clip whose batched decoding whisper would not accept
-(:func:`agentflow.speech.guard.clip_check`) is decoded again on the sequential path. Every setting
-is the caller's (``agentflow.speech.transcribe``), read when it makes the :class:`Decoder`.
+(:func:`agentflow.speech.guard.clip_check`) is decoded again on the sequential path, and a segment
+whisper's own anomaly test takes for text over non-speech (:func:`agentflow.speech.guard.hallucinated`)
+is dropped. Every setting is the caller's (``agentflow.speech.transcribe``), read when it makes the
+:class:`Decoder`.
 """
 
 from __future__ import annotations
