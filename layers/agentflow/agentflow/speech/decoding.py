@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -81,18 +81,9 @@ class Decoder:
             # DTW alignment may put a boundary a frame past the audio: keep times inside the window.
             return round(min(max(start_s + float(seconds), start_s), end_s), 3)
 
-        for segment in restore_speech_timestamps(segments, window.speech, SAMPLE_RATE):
+        for segment in restore_speech_timestamps(self._heard(segments), window.speech, SAMPLE_RATE):
             text = segment.text.strip()
             if not text:
-                continue
-            if hallucinated(segment.words or ()):
-                self.dropped += 1
-                logger.debug(
-                    "segment %.2f-%.2f s dropped, whisper's anomaly test: %r",
-                    segment.start,
-                    segment.end,
-                    text,
-                )
                 continue
             for word in segment.words or ():
                 begin = place(word.start)
@@ -106,6 +97,16 @@ class Decoder:
                     )
                 )
             self.segments.append((place(segment.start), channel, place(segment.end), text))
+
+    def _heard(self, segments: Iterable[Any]) -> Iterator[Any]:
+        """The segments whisper's anomaly test keeps (:func:`hallucinated`), judged in the times of
+        the speech it decoded, before a word that spans a pause the VAD cut out is stretched over it."""
+        for segment in segments:
+            if segment.text.strip() and hallucinated(segment.words or ()):
+                self.dropped += 1
+                logger.debug("segment dropped, whisper's anomaly test: %r", segment.text.strip())
+                continue
+            yield segment
 
     def _sequential(
         self, speech: npt.NDArray[np.float32], clips: list[float] | str, language: str | None
