@@ -138,3 +138,26 @@ def test_a_word_straddling_a_change_of_speaker_stays_within_its_speakers_turn() 
         ("Speaker 2", "across after"),
     ]
     assert utterances[0].end <= 6.0 <= utterances[1].start
+
+
+def test_an_utterance_reaches_beyond_its_words_only_while_a_voice_is_heard() -> None:
+    # GIVEN the diarization gives B 2.0-5.0 s, but B's voice is heard only from 3.0 s: the speech
+    # segmentation found at 2.0-3.0 s is a silence after A's turn, longer than a pause
+    turns = [turn(0.0, 2.0, "A"), turn(2.0, 5.0, "B")]
+    words = [word(0.3, 1.7, "question?"), word(3.4, 4.2, "answer.")]
+    voice = [{"start": 0.2, "end": 1.8}, {"start": 3.1, "end": 4.6}]
+    # WHEN attributed with and without the voice activity
+    heard = attribute(words, turns, voice=voice)
+    assumed = attribute(words, turns)
+    # THEN without it each utterance spans its speaker's whole speech; with it, only as far from
+    # its words as the voice goes on, and never less than its words
+    assert [(u.start, u.end) for u in assumed] == [(0.0, 2.0), (2.0, 5.0)]
+    assert [(u.start, u.end) for u in heard] == [(0.2, 1.8), (3.1, 4.6)]
+    # a voice's own short pause (0.5 s, under PAUSE_SECONDS) does not stop it
+    broken = [{"start": 0.2, "end": 1.8}, {"start": 2.9, "end": 3.0}, {"start": 3.5, "end": 4.6}]
+    assert [(u.start, u.end) for u in attribute(words, turns, voice=broken)][1] == (2.9, 4.6)
+    # a word edge where no voice is heard: the utterance keeps to its words there
+    assert [(u.start, u.end) for u in attribute(words, turns, voice=[{"start": 3.5, "end": 4.1}])] == [
+        (0.3, 1.7),
+        (3.4, 4.2),
+    ]

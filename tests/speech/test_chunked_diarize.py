@@ -53,6 +53,7 @@ def part(
     duration: float = 180.0,
     exclusive: Sequence[tuple[float, float, str]] | None = None,
     spoken: Sequence[tuple[float, float, np.ndarray]] | None = None,
+    voice: Sequence[tuple[float, float]] | None = None,
 ) -> dict[str, Any]:
     """A chunk artifact as a chunk job writes it (read span: the turns' extent); with ``spoken``
     (who really speaks when, by voice), the resegmentation's cells too."""
@@ -69,6 +70,7 @@ def part(
         exclusive=views,
         embeddings=embeddings,
         cells=None if spoken is None else cells(lo, hi, spoken, seed=int(start)),
+        voice=voice,
     )
     return json.loads(json.dumps(document))  # what the fan-in reads back
 
@@ -168,6 +170,23 @@ def test_turns_are_cut_to_their_chunk_and_joined_where_they_meet_at_a_cut() -> N
         (50, 69.5),
         (101, 120),
     ]
+
+
+def test_voice_activity_is_each_chunks_own_span_joined_at_the_cuts() -> None:
+    # GIVEN two chunks that each heard a voice in their context too, one voice across the cut at 60 s
+    ann, bob = voices(2, seed=1)
+    embeddings = {"A": heard(ann, seed=1), "B": heard(bob, seed=2)}
+    first = part(0, 60, [(10, 30, "A"), (50, 70, "B")], embeddings, voice=[(10.2, 29.5), (50.1, 69.0)])
+    second = part(60, 120, [(50, 70, "B"), (75, 100, "A")], embeddings, voice=[(49.9, 69.3), (75.5, 99.0)])
+    # WHEN merged
+    result = merge_chunks([first, second], num_speakers=2)
+    # THEN each chunk speaks for its own span, and the voice across the cut is one stretch
+    assert result.voice == [(10.2, 29.5), (50.1, 69.3), (75.5, 99.0)]
+    assert result.to_dict()["voice"][1] == {"start": 50.1, "end": 69.3}
+    # AND a chunk written before voice activity was kept leaves the recording without it
+    older = {key: value for key, value in second.items() if key != "voice"}
+    assert merge_chunks([first, older], num_speakers=2).voice is None
+    assert "voice" not in merge_chunks([first, older], num_speakers=2).to_dict()
 
 
 def test_a_one_speaker_chunk_joins_that_speaker_even_when_split_locally() -> None:

@@ -12,7 +12,11 @@ Utterances follow the speech:
 * **An utterance ends at a speaker change or at a pause**: where its speaker is silent (by the
   diarization) for longer than :data:`PAUSE_SECONDS`.
 * **An utterance spans its speaker's speech**, not only its words: whisper writes no word for a
-  hesitation or a word it could not make out, yet the speaker is talking there.
+  hesitation or a word it could not make out, yet the speaker is talking there. It reaches beyond
+  its first and last words only as far as a voice is heard from them on, without a pause longer than
+  :data:`PAUSE_SECONDS` (Silero VAD's voice activity, when the diarization carries it):
+  segmentation-3.0's speech runs on over pauses at a change of speaker (dev01: "The username." began
+  0.7 s before its first word, inside a 1.1 s silence).
 
 Raw labels become participant names when ``names`` covers them, else ``Speaker 1``, ``Speaker 2``, …
 in order of first appearance.
@@ -140,6 +144,29 @@ def _silence_within(start: float, end: float, regions: Sequence[tuple[float, flo
     return max(longest, end - cursor)
 
 
+def _bridged(regions: Sequence[tuple[float, float]], gap: float) -> list[tuple[float, float]]:
+    """Sorted disjoint ``regions`` with the gaps of at most ``gap`` seconds between them closed."""
+    out: list[tuple[float, float]] = []
+    for start, end in regions:
+        if out and start - out[-1][1] <= gap:
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def _voiced_from(moment: float, voiced: Sequence[tuple[float, float]] | None, direction: int) -> float:
+    """How far from ``moment`` (backwards for -1, forwards for +1) a voice is heard without a break:
+    the edge of the voiced stretch holding it; ``moment`` itself when none does; unbounded when
+    ``voiced`` is None (not measured)."""
+    if voiced is None:
+        return direction * float("inf")
+    held = _holding(moment, moment, voiced)
+    if held is None:
+        return moment
+    return held[0] if direction < 0 else held[1]
+
+
 def _holding(start: float, end: float, regions: Sequence[tuple[float, float]]) -> tuple[float, float] | None:
     """The region of ``regions`` that overlaps [start, end] most (None when none does)."""
     best, overlap = None, 0.0
@@ -157,6 +184,7 @@ def attribute(
     names: dict[str, str] | None = None,
     speech: list[dict[str, Any]] | None = None,
     pause: float = PAUSE_SECONDS,
+    voice: list[dict[str, Any]] | None = None,
 ) -> list[Utterance]:
     """Group transcript words into speaker-attributed utterances that follow the speech.
 
@@ -172,6 +200,10 @@ def attribute(
             (speech whisper heard but wrote no word for is still that speaker talking), and ends
             where its speaker is silent for longer than ``pause``.
         pause: seconds of the speaker's silence that end an utterance.
+        voice: ``{"start", "end"}`` stretches where a voice is heard (the diarization's ``voice``);
+            an utterance reaches beyond its first and last words to its speaker's speech only as
+            far as a voice is heard from them on without a pause longer than ``pause``. None: as far
+            as its speaker's speech.
 
     Returns:
         Utterances in time order, ids ``u1``, ``u2``, …; empty when there are no words. Without
@@ -179,6 +211,8 @@ def attribute(
     """
     speech_turns = speech if speech is not None else turns
     regions = speech_regions(speech_turns)
+    # A voice's pauses up to ``pause`` are still that voice talking, as they are inside an utterance.
+    voiced = _bridged(speech_regions(voice), pause) if voice is not None else None
     ends = [r[1] for r in regions]
     own = {
         label: speech_regions(t for t in speech_turns if str(t["speaker"]) == label)
@@ -231,13 +265,13 @@ def attribute(
     for label, group in groups:
         start, end = group[0][0], max(w[1] for w in group)
         regions_of = own.get(label, [])
-        # Widen to the speaker's speech around the first and last words.
+        # Widen to the speaker's speech around the first and last words, while a voice is heard.
         first = _holding(group[0][0], group[0][1], regions_of)
         if first is not None:
-            start = min(start, first[0])
+            start = min(start, max(first[0], _voiced_from(start, voiced, -1)))
         final = _holding(group[-1][0], group[-1][1], regions_of)
         if final is not None:
-            end = max(end, final[1])
+            end = max(end, min(final[1], _voiced_from(end, voiced, +1)))
         utterances.append(
             Utterance(
                 id=f"u{len(utterances) + 1}",

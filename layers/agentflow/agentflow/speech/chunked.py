@@ -83,6 +83,13 @@ class ChunkCells(TypedDict):
     rows: str  # base64 int8 (valid cells, rank): each valid cell's components
 
 
+class VoiceDict(TypedDict):
+    """A stretch where a voice is heard (:func:`agentflow.speech.voice.voice_activity`)."""
+
+    start: float
+    end: float
+
+
 class ChunkPart(TypedDict):
     """The shape of one chunk job's artifact (JSON)."""
 
@@ -96,6 +103,7 @@ class ChunkPart(TypedDict):
     turns: list[TurnDict]  # over the read span, seconds of the recording, local labels
     exclusive: list[TurnDict]
     cells: ChunkCells | None  # None: none made (no speech; an artifact from before they were kept)
+    voice: list[VoiceDict] | None  # over the read span; None: not measured (an older artifact)
 
 
 def read_span(start: float, end: float, duration: float, *, context: float = CONTEXT) -> tuple[float, float]:
@@ -119,6 +127,7 @@ def make_part(
     exclusive: Sequence[Turn],
     embeddings: Mapping[str, npt.NDArray[np.floating[Any]] | None],
     cells: npt.NDArray[np.floating[Any]] | None = None,
+    voice: Sequence[tuple[float, float]] | None = None,
 ) -> dict[str, Any]:
     """Build a chunk artifact (:class:`ChunkPart`) from the read span's turns, in absolute seconds.
 
@@ -132,6 +141,7 @@ def make_part(
         embeddings: per local label, its centroid embedding (None, or zeros: none was made).
         cells: (cells, dimension) the resegmentation's window embedding per cell of the read span
             from ``read[0]``, NaN rows where none; None when none were made.
+        voice: where a voice is heard in the read span (s); None: not measured.
     """
     speech: dict[str, float] = {}
     for turn in turns:
@@ -158,6 +168,7 @@ def make_part(
         "turns": [_turn_dict(t) for t in turns],
         "exclusive": [_turn_dict(t) for t in exclusive],
         "cells": None if cells is None else pack_cells(cells, origin=read[0]),
+        "voice": None if voice is None else [{"start": round(a, 3), "end": round(b, 3)} for a, b in voice],
     }
     return dict(part)
 
@@ -268,7 +279,25 @@ def merge_chunks(
         speakers=list(names.values()),
         turns=_renamed(turns, names),
         exclusive=_renamed([t for t in exclusive if t.speaker in names], names),
+        voice=_voice(chunks),
     )
+
+
+def _voice(chunks: Sequence[Mapping[str, Any]]) -> list[tuple[float, float]] | None:
+    """The recording's voice activity: each chunk's own span of it, joined at the cuts; None unless
+    every chunk measured it."""
+    if any(part.get("voice") is None for part in chunks):
+        return None
+    own = [
+        turn
+        for part in chunks
+        for turn in _cut(
+            [Turn(float(v["start"]), float(v["end"]), "") for v in part["voice"]],
+            float(part["start"]),
+            float(part["end"]),
+        )
+    ]
+    return [(t.start, t.end) for t in join_turns(own)]
 
 
 def check_counts(num: int | None, low: int | None, high: int | None) -> None:

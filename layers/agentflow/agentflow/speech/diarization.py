@@ -31,13 +31,19 @@ class Diarization:
     speakers: list[str]
     turns: list[Turn] = field(default_factory=list)
     exclusive: list[Turn] = field(default_factory=list)
+    # Where Silero VAD hears a voice, whoever it is (agentflow.speech.voice); None: not measured
+    # (per-channel mode, whose turns are that already; a diarization from before it was kept).
+    voice: list[tuple[float, float]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``diarization.json`` document."""
-        return {
+        """The ``diarization.json`` document (``voice`` only when measured)."""
+        document: dict[str, Any] = {
             "mode": self.mode,
             "duration": round(self.duration, 3),
             "speakers": list(self.speakers),
             "turns": [turn.to_dict() for turn in self.turns],
             "exclusive": [turn.to_dict() for turn in self.exclusive],
         }
+        if self.voice is not None:
+            document["voice"] = [{"start": round(a, 3), "end": round(b, 3)} for a, b in self.voice]
+        return document

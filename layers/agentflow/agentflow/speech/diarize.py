@@ -40,6 +40,7 @@ from agentflow.speech.shared_frames import CellsOutput, stock_options, turns_of
 from agentflow.speech.shared_frames import PipelineHook as PipelineHook
 from agentflow.speech.shared_frames import SharedFramesDiarization as SharedFramesDiarization
 from agentflow.speech.shared_frames import sliding_segmentation as sliding_segmentation
+from agentflow.speech.voice import voice_activity
 from agentflow.speech.weights import WeightsError, verify
 
 logger = logging.getLogger(__name__)
@@ -263,6 +264,7 @@ def diarize_chunk(
     exclusive: list[Turn] = []
     embeddings: dict[str, npt.NDArray[np.float64] | None] = {}
     cells: npt.NDArray[np.float32] | None = None
+    voice = voice_activity(audio[0], offset=read[0])
     if audio.shape[-1] > 0:
         output = _apply(audio, num_speakers=None, min_speakers=None, max_speakers=None, pipeline=pipeline)
         offset = read[0]
@@ -288,4 +290,5 @@ def diarize_chunk(
         exclusive=exclusive,
         embeddings=embeddings,
         cells=cells,
+        voice=voice,
     )

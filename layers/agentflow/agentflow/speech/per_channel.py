@@ -18,7 +18,7 @@ from agentflow.errors import PermanentStageError
 from agentflow.speech.audio import SAMPLE_RATE, Source, decode
 from agentflow.speech.chunked import CHANNEL_CONTEXT, join_turns
 from agentflow.speech.diarization import Diarization, Turn
-from agentflow.speech.whisper import vad_path
+from agentflow.speech.voice import voice_spans
 
 # Per-channel mode, on a grid of Silero's 512-sample (32 ms) windows.
 _VAD_WINDOW = 512
@@ -70,19 +70,15 @@ def channel_activity(audio: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.boo
         ``active`` (channels, windows) booleans and ``level`` (channels, windows) in dB, on a grid of
         512-sample (32 ms) windows.
     """
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    vad_path()  # verify the Silero weights faster-whisper's VAD loads
     channels, samples = audio.shape
     windows = -(-samples // _VAD_WINDOW)
     padded = np.zeros((channels, windows * _VAD_WINDOW), dtype=np.float32)
     padded[:, :samples] = audio
     level = 10 * np.log10(np.mean(padded.reshape(channels, windows, _VAD_WINDOW) ** 2, axis=2) + 1e-10)
     speech = np.zeros((channels, windows), dtype=bool)
-    options = VadOptions(min_speech_duration_ms=100, min_silence_duration_ms=300, speech_pad_ms=64)
     for channel in range(channels):
-        for span in get_speech_timestamps(audio[channel], options, sampling_rate=SAMPLE_RATE):
-            speech[channel, span["start"] // _VAD_WINDOW : -(-span["end"] // _VAD_WINDOW)] = True
+        for first, last in voice_spans(audio[channel]):
+            speech[channel, first // _VAD_WINDOW : -(-last // _VAD_WINDOW)] = True
     # Bleed: the other participant, heard faintly through this channel's microphone.
     active = speech & (level >= level.max(axis=0, keepdims=True) - _BLEED_DB)
     return active, level

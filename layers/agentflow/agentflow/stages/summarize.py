@@ -69,7 +69,8 @@ def speaker_turns(
     # Who: the exclusive (one speaker at a time) view; where: the overlapping one.
     turns = diarization.get("exclusive") or diarization.get("turns") or []
     speech = diarization.get("turns") or turns
-    utterances = [u.to_dict() for u in attribute(transcript["words"], turns, speech=speech)]
+    voice = diarization.get("voice")  # where a voice is heard, when the diarization measured it
+    utterances = [u.to_dict() for u in attribute(transcript["words"], turns, speech=speech, voice=voice)]
     return name_utterances(utterances, host=session["host"]["name"], client=session["client"]["name"])
 
 
