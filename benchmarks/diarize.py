@@ -157,6 +157,7 @@ def utterance_level(
                     document["exclusive"],
                     speech=document["turns"],
                     pause=pause,
+                    voice=document.get("voice"),
                 )
             ]
             der = error_components(references[uri], hypothesis, duration=result.duration)["der"]

@@ -3,14 +3,15 @@
 Utterance-level DER: the utterances ``speaker_turns`` gives the summary (whisper words, the diarize
 stage's own ``compute``: the whole recording as one chunk, merged with the two-party count), against
 the RTTM with no collar; cpWER on sample.wav against sample.stm.
-Measured 2026-12-02 (benchmarks/diarize.py, docs/DIARIZATION.md "Who said what"): sample 9.4 %,
-dev00 11.9 %, dev01 24.2 % (the stage's own DER 7.1 / 11.9 / 20.8 %); over five 0-40 ms trims of
-each file's start the utterance DER ranges 10.2-11.2 / 10.9-12.1 / 23.9-26.5 %. Bounds: the issue's
-15 % where it is met (sample, dev00), else the measured worst plus a few points for numeric noise:
-dev01 stays above 15 % because of overlap (8.2 % of its speech: an utterance is one voice's words)
-and segmentation-3.0's speech edges. cpWER 21.0 % against a plain WER of 19.8 % with the earlier word
-normalizer, 18.4 % against 17.2 % with Whisper's English normalizer (``benchmarks/evaluation.py``):
-attribution adds about a point to recognition's errors.
+Measured 2026-12-02 16:22 (benchmarks/diarize.py, docs/DIARIZATION.md "Who said what"): sample
+9.4 %, dev00 12.8 %, dev01 19.7 % (the stage's own DER 7.1 / 11.9 / 20.8 %); over five 0-40 ms trims
+of each file's start the utterance DER ranges 9.4-14.2 / 11.8-13.5 / 18.8-21.4 %. Bounds: the
+issue's 15 % where it is met (sample, dev00), else the measured worst plus a few points for numeric
+noise: dev01 stays above 15 % because of overlap (8.2 % of its speech: an utterance is one voice's
+words), speech without words, and the speech edges segmentation-3.0 and Silero agree on. Without the
+voice activity that bounds an utterance's reach beyond its words, dev01 is 24.2 % (above its
+bound). cpWER 14.9 % against a plain WER of 12.6 % (Whisper's English normalizer,
+``benchmarks/evaluation.py``): attribution adds about two points to recognition's errors.
 """
 
 from __future__ import annotations
