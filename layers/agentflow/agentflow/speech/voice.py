@@ -11,6 +11,8 @@ No torch: about 2 ms of CPU per second of audio (600 s of dev01 repeated: 1.27 C
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Final
 
 import numpy as np
@@ -21,7 +23,9 @@ from agentflow.speech.whisper import vad_path
 
 # Silero's default speech threshold (0.5); a pause of 300 ms or more separates two stretches, each
 # padded by 64 ms (two of Silero's 32 ms windows) and at least 100 ms long.
-VOICE_OPTIONS: Final = {"min_speech_duration_ms": 100, "min_silence_duration_ms": 300, "speech_pad_ms": 64}
+VOICE_OPTIONS: Final[Mapping[str, int]] = MappingProxyType(
+    {"min_speech_duration_ms": 100, "min_silence_duration_ms": 300, "speech_pad_ms": 64}
+)
 
 
 def voice_spans(audio: npt.NDArray[np.float32]) -> list[tuple[int, int]]:
