@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections import Counter
@@ -14,6 +15,7 @@ from agentflow.aws.clients import client
 from agentflow.local.runner import RunnerOptions
 from agentflow.local.stack import LocalStack
 from agentflow.local.template import load_template
+from agentflow.settings import get_settings
 from agentflow.stages.ingest import s3_objects
 
 from tests.reliability.support import wait_for
@@ -208,3 +210,22 @@ def test_an_external_aws_endpoint_url_is_used_instead_of_the_embedded_moto(
         assert direct.list_queues() is not None
     finally:
         external.stop()
+
+
+def test_whisper_gets_the_cpus_diarization_leaves_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a 4-CPU machine and diarization's default of one torch thread
+    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: {0, 1, 2, 3})
+    monkeypatch.delenv("WHISPER_THREADS", raising=False)
+    monkeypatch.delenv("DIARIZE_THREADS", raising=False)
+    get_settings.cache_clear()
+    # WHEN the stack is up, THEN transcribe's whisper has the other three, workers are told so,
+    # and the variable is gone again after
+    with LocalStack(api=False, pollers=False) as stack:
+        assert get_settings().whisper_threads == 3
+        assert stack.worker_environment()["WHISPER_THREADS"] == "3"
+    assert "WHISPER_THREADS" not in os.environ
+    # AND a count the user gives is kept
+    monkeypatch.setenv("WHISPER_THREADS", "2")
+    with LocalStack(api=False, pollers=False):
+        assert get_settings().whisper_threads == 2
+    get_settings.cache_clear()

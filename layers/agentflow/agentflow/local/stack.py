@@ -42,6 +42,20 @@ def _reset_warm_caches() -> None:
         edge.service.cache_clear()
 
 
+def _cpu_shares() -> dict[str, str]:
+    """Whisper's threads when none are set: the CPUs diarization leaves.
+
+    In AWS each function has its own vCPUs; here transcribe and diarize run at once on one machine's,
+    and CTranslate2 with a thread per CPU beside diarization's torch thread oversubscribes them. On
+    the 2-core VM (benchmarks/e2e.py, 10 minutes, 2026-12-02): upload to summary 70.8 s with two
+    whisper threads, 54.9 s with one, where the plain script takes 54.2 s on both CPUs.
+    """
+    if os.environ.get("WHISPER_THREADS"):
+        return {}
+    spare = len(os.sched_getaffinity(0)) - get_settings().diarize_threads
+    return {"WHISPER_THREADS": str(max(1, spare))}
+
+
 @dataclass
 class LocalStack:
     """Start with ``with LocalStack() as stack:``; everything stops on exit.
@@ -139,6 +153,7 @@ class LocalStack:
                 "LOCAL_MODE": "true",
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_NAMESPACE": "agentflow-local",
+                **_cpu_shares(),
                 **self.environment,
             }
         )
@@ -210,6 +225,7 @@ class LocalStack:
             "LOCAL_MODE",
             "POWERTOOLS_TRACE_DISABLED",
             "POWERTOOLS_METRICS_NAMESPACE",
+            "WHISPER_THREADS",
             *self.environment,
         ]
         return {k: os.environ[k] for k in names} | {STACK_ENV: stack_to_json(self.stack)}
