@@ -167,17 +167,16 @@ def cpu_threads() -> int:
     return get_settings().whisper_threads or len(os.sched_getaffinity(0))
 
 
-def get_model(name: str | None = None, *, threads: int | None = None) -> WhisperModel:
+def get_model(name: str | None = None) -> WhisperModel:
     """Return the whisper model, loaded once per process (per directory and thread count).
 
     Args:
         name: A size name or a directory; default the ``WHISPER_MODEL`` setting.
-        threads: CTranslate2 threads; default :func:`cpu_threads`.
 
     Returns:
         A ``faster_whisper.WhisperModel`` on CPU with int8 weights.
     """
-    return _load(ensure_model(name).directory, threads or cpu_threads())
+    return _load(ensure_model(name).directory, cpu_threads())
 
 
 def batched(model: WhisperModel) -> BatchedInferencePipeline:
