@@ -85,12 +85,13 @@ def speaker_of(start: float, end: float, turns: list[dict[str, Any]]) -> str | N
     return label
 
 
-def speech_regions(turns: Iterable[dict[str, Any]]) -> list[tuple[float, float]]:
-    """The union of the turns' spans: where someone speaks, as sorted disjoint (start, end) pairs."""
+def speech_regions(turns: Iterable[dict[str, Any]], *, bridge: float = 0.0) -> list[tuple[float, float]]:
+    """The union of the turns' spans: where someone speaks, as sorted disjoint (start, end) pairs;
+    gaps of at most ``bridge`` seconds between them are closed."""
     spans = sorted((float(t["start"]), float(t["end"])) for t in turns if float(t["end"]) > float(t["start"]))
     merged: list[tuple[float, float]] = []
     for start, end in spans:
-        if merged and start <= merged[-1][1]:
+        if merged and start <= merged[-1][1] + bridge:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
@@ -142,17 +143,6 @@ def _silence_within(start: float, end: float, regions: Sequence[tuple[float, flo
         longest = max(longest, r_start - cursor)
         cursor = max(cursor, r_end)
     return max(longest, end - cursor)
-
-
-def _bridged(regions: Sequence[tuple[float, float]], gap: float) -> list[tuple[float, float]]:
-    """Sorted disjoint ``regions`` with the gaps of at most ``gap`` seconds between them closed."""
-    out: list[tuple[float, float]] = []
-    for start, end in regions:
-        if out and start - out[-1][1] <= gap:
-            out[-1] = (out[-1][0], end)
-        else:
-            out.append((start, end))
-    return out
 
 
 def _voiced_from(moment: float, voiced: Sequence[tuple[float, float]] | None, direction: int) -> float:
@@ -212,7 +202,7 @@ def attribute(
     speech_turns = speech if speech is not None else turns
     regions = speech_regions(speech_turns)
     # A voice's pauses up to ``pause`` are still that voice talking, as they are inside an utterance.
-    voiced = _bridged(speech_regions(voice), pause) if voice is not None else None
+    voiced = speech_regions(voice, bridge=pause) if voice is not None else None
     ends = [r[1] for r in regions]
     own = {
         label: speech_regions(t for t in speech_turns if str(t["speaker"]) == label)

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agentflow.errors import PermanentStageError
-from agentflow.speech.diarization import Diarization, Turn
+from agentflow.speech.diarization import Diarization, Turn, VoiceDict, voice_dicts
 from agentflow.speech.resegment import CELL, WINDOW, cell_masks, centroid_sums, resegment, unit
 from agentflow.speech.resegment import join_turns as join_turns  # per_channel's, from here as before
 
@@ -81,13 +81,6 @@ class ChunkCells(TypedDict):
     basis: str  # base64 little-endian float16 (rank, 192): principal directions, orthonormal rows
     scale: list[float]  # (rank,) value of one int8 step per component
     rows: str  # base64 int8 (valid cells, rank): each valid cell's components
-
-
-class VoiceDict(TypedDict):
-    """A stretch where a voice is heard (:func:`agentflow.speech.voice.voice_activity`)."""
-
-    start: float
-    end: float
 
 
 class ChunkPart(TypedDict):
@@ -168,7 +161,7 @@ def make_part(
         "turns": [_turn_dict(t) for t in turns],
         "exclusive": [_turn_dict(t) for t in exclusive],
         "cells": None if cells is None else pack_cells(cells, origin=read[0]),
-        "voice": None if voice is None else [{"start": round(a, 3), "end": round(b, 3)} for a, b in voice],
+        "voice": None if voice is None else voice_dicts(voice),
     }
     return dict(part)
 

@@ -5,8 +5,9 @@ No heavy imports: the per-channel path, the stages and the tests use these types
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,18 @@ class Turn:
     def to_dict(self) -> dict[str, Any]:
         """Serialise with times rounded to milliseconds."""
         return {"start": round(self.start, 3), "end": round(self.end, 3), "speaker": self.speaker}
+
+
+class VoiceDict(TypedDict):
+    """A stretch where a voice is heard (:func:`agentflow.speech.voice.voice_activity`), serialised."""
+
+    start: float
+    end: float
+
+
+def voice_dicts(spans: Sequence[tuple[float, float]]) -> list[VoiceDict]:
+    """``(start, end)`` seconds as :class:`VoiceDict`, rounded to milliseconds."""
+    return [{"start": round(start, 3), "end": round(end, 3)} for start, end in spans]
 
 
 @dataclass(frozen=True)
@@ -45,5 +58,5 @@ class Diarization:
             "exclusive": [turn.to_dict() for turn in self.exclusive],
         }
         if self.voice is not None:
-            document["voice"] = [{"start": round(a, 3), "end": round(b, 3)} for a, b in self.voice]
+            document["voice"] = voice_dicts(self.voice)
         return document
