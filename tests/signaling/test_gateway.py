@@ -74,6 +74,27 @@ def test_two_pages_join_relay_and_one_leaves(stack: LocalStack, call: CallSessio
         }
 
 
+def test_after_a_leave_the_server_hangs_up_and_the_peer_is_told_it_left(
+    stack: LocalStack, call: CallSession
+) -> None:
+    with _open(stack, call.host_token) as host, _open(stack, call.client_token) as client:
+        _send(host, {"action": "join"})
+        _next(host, "joined")
+        _send(client, {"action": "join"})
+        _next(client, "joined")
+        _next(host, "peer-joined")
+        # WHEN the client leaves while the host goes on signaling to it
+        _send(client, {"action": "leave"})
+        _send(host, {"action": "signal", "data": {"candidate": None}})
+        # THEN the host is told the client left (not that its connection dropped)
+        assert _next(host, "peer-left")["reason"] == "left"
+        # AND the server, having handled the leave, closed the client's connection
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                client.recv(timeout=TIMEOUT)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000
+
+
 def test_every_event_the_gateway_emits_parses_with_the_powertools_models(
     stack: LocalStack, call: CallSession
 ) -> None:
@@ -84,13 +105,13 @@ def test_every_event_the_gateway_emits_parses_with_the_powertools_models(
         for frame in (
             {"action": "join"},
             {"action": "ping", "id": 1, "t0": 1},
-            {"action": "leave"},
             {"action": "x"},
         ):
             _send(host, frame)
         host.send("not json")
         _next(host, "error")  # unknown action
         _next(host, "error")  # not JSON
+        _send(host, {"action": "leave"})  # last: the server hangs up after a leave
     with _open(stack, call.client_token):
         pass
     # WHEN the recorded events are parsed with Powertools' models

@@ -141,7 +141,9 @@ def test_connect_to_an_ended_or_deleted_session_or_a_revoked_tenant_is_403(
 
 
 # ---------------------------------------------------------------- seats
-def test_join_both_sides_then_session_started_fires_once(pages: Any, call: CallSession, ddb: Any) -> None:
+def test_join_both_sides_then_session_started_fires_once(
+    pages: Any, call: CallSession, fake: FakeConnections, ddb: Any
+) -> None:
     host, client = pages("h"), pages("c")
     host.connect(call.host_token)
     client.connect(call.client_token)
@@ -153,10 +155,15 @@ def test_join_both_sides_then_session_started_fires_once(pages: Any, call: CallS
     assert host.types[-1] == "peer-joined"
     assert len(_events(ddb, call, "session.started")) == 1
     assert len(_events(ddb, call, "participant.joined")) == 2
-    # a reload of the client (leave, join again) does not start the session a second time
+    # the client leaves: the host is told, and the server hangs the client's connection up
     client.send("leave.json")
     assert host.last() == {"type": "peer-left", "peer": {"role": "client"}, "reason": "left"}
-    client.send("join.json")
+    assert fake.closed == [client.id]
+    # joining again (a new connection) does not start the session a second time
+    again = pages("c")
+    again.connect(call.client_token)
+    again.send("join.json")
+    assert host.types[-1] == "peer-joined"
     assert len(_events(ddb, call, "session.started")) == 1
     assert len(_events(ddb, call, "participant.left")) == 1
 

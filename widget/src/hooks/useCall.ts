@@ -274,11 +274,11 @@ export function useCall({ api, sessionId, token, role, view }: SessionContext, h
     if (sessionStorage.getItem(inCallKey) === "joined" && phase === "idle" && signalingUrl) void join();
   }, [inCallKey, phase, signalingUrl, join]);
 
-  const { send } = signaling;
+  const { hangUp } = signaling;
   const leave = useCallback((): void => {
-    send({ action: "leave" });
+    hangUp({ action: "leave" });
     finish("left", "idle");
-  }, [send, finish]);
+  }, [hangUp, finish]);
 
   const endSession = useCallback(async (): Promise<void> => {
     setBusy(true);
@@ -286,7 +286,7 @@ export function useCall({ api, sessionId, token, role, view }: SessionContext, h
     try {
       await beforeEnd();
       await api.endSession(sessionId);
-      send({ action: "leave" });
+      hangUp({ action: "leave" });
       finish("session-ended");
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
@@ -298,7 +298,7 @@ export function useCall({ api, sessionId, token, role, view }: SessionContext, h
     } finally {
       setBusy(false);
     }
-  }, [api, sessionId, send, finish, beforeEnd]);
+  }, [api, sessionId, hangUp, finish, beforeEnd]);
 
   const state: CallState = useMemo(() => {
     if (phase === "ended") return "ended";

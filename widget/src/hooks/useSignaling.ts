@@ -16,6 +16,9 @@ const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 10_000;
 // docs/CALL.md: the server refuses frames over 16 KB; an SDP offer with audio and video is ~6 KB.
 export const MAX_SIGNAL_BYTES = 16 * 1024;
+// After `leave` the server closes the connection itself; a server that has not within this long
+// is not waited for.
+const HANG_UP_MS = 5_000;
 
 export interface SignalingHandlers {
   /** The socket is open (first time or after a reconnect): the caller sends `join`. */
@@ -35,6 +38,13 @@ export interface Signaling {
   status: SocketStatus;
   /** Send a frame; `false` when the socket is not open (the frame is dropped) or it is too large. */
   send: (frame: ClientFrame) => boolean;
+  /**
+   * Send this socket's last frame (`leave`). When `url` then goes, the socket is left for the
+   * server to close once it has handled the frame (at most HANG_UP_MS): closed at once, a signal
+   * the other page sent meanwhile would find it gone, and that page would be told this one
+   * dropped rather than left.
+   */
+  hangUp: (frame: ClientFrame) => void;
   /** The server's clock relative to this page's, from the heartbeat (issue 16 aligns tracks with it). */
   clock: ClockSample | null;
 }
@@ -43,6 +53,7 @@ export function useSignaling(url: string | null, handlers: SignalingHandlers): S
   const [status, setStatus] = useState<SocketStatus>("idle");
   const [clock, setClock] = useState<ClockSample | null>(null);
   const socketRef = useRef<WebSocket | null>(null);
+  const hangingUp = useRef<WebSocket | null>(null);
   const onOpen = useStableCallback(handlers.onOpen);
   const onFrame = useStableCallback(handlers.onFrame);
   const onDrop = useStableCallback(handlers.onDrop);
@@ -148,8 +159,14 @@ export function useSignaling(url: string | null, handlers: SignalingHandlers): S
       socketRef.current = null;
       if (ws) {
         ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
-        ws.close(1000, "page left the call");
+        if (hangingUp.current === ws) {
+          const late = window.setTimeout(() => ws.close(1000, "page left the call"), HANG_UP_MS);
+          ws.onclose = () => window.clearTimeout(late);
+        } else {
+          ws.close(1000, "page left the call");
+        }
       }
+      hangingUp.current = null;
       setStatus("idle");
     };
   }, [url, onOpen, onFrame, onDrop, onRefused]);
@@ -166,5 +183,12 @@ export function useSignaling(url: string | null, handlers: SignalingHandlers): S
     return true;
   }, []);
 
-  return { status, send, clock };
+  const hangUp = useCallback(
+    (frame: ClientFrame): void => {
+      if (send(frame)) hangingUp.current = socketRef.current;
+    },
+    [send],
+  );
+
+  return { status, send, hangUp, clock };
 }

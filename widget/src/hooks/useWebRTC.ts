@@ -288,10 +288,7 @@ export function useWebRTC({ iceServers, sendSignal, onConnectionState, onControl
         try {
           await pc.addIceCandidate(data.candidate);
         } catch (error) {
-          if (neg.ignoreOffer) {
-          console.debug("call ignored a colliding offer (impolite)");
-          return;
-        } // candidates of an ignored offer are expected to fail
+          if (neg.ignoreOffer) return; // candidates of an ignored offer are expected to fail
           neg.pendingCandidates.push(data.candidate); // maybe of a description still on its way
           console.debug(`call candidate did not fit (${String(error)}); it waits`);
         }

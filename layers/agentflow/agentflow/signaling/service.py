@@ -211,12 +211,18 @@ def create_signaling_service(
     def _reply_error(connection_id: str, code: protocol.ErrorCode, reason: str) -> None:
         _send(connection_id, protocol.error(code, reason))
 
-    def _gone(conn: ConnectionItem, role: Role, connection_id: str) -> None:
-        """``PostToConnection`` said 410: free the seat that connection held and retire its record."""
+    def _gone(conn: ConnectionItem, role: Role, connection_id: str) -> bool:
+        """``PostToConnection`` said 410: free the seat that connection held and retire its record.
+
+        True when this freed the seat; False when it was free already (a ``leave`` came first) or
+        another connection holds it now.
+        """
         log.info("connection %s is gone; freeing the %s seat of %s", connection_id, role, conn["session_id"])
-        if _release(conn["tenant_id"], conn["session_id"], role, connection_id, actor="signaling:gone"):
+        freed = _release(conn["tenant_id"], conn["session_id"], role, connection_id, actor="signaling:gone")
+        if freed:
             _participant_left(conn["tenant_id"], conn["session_id"], role, connection_id, "disconnected")
         _retire(connection_id, actor="signaling:gone")
+        return freed
 
     # ------------------------------------------------------------ webhooks
     def _emit(session: SessionItem, event_type: str, data: dict[str, Any], event_key: str) -> None:
@@ -384,8 +390,7 @@ def create_signaling_service(
         if peer is None:
             _reply_error(connection_id, "peer_absent", f"the {peer_role} is not in the call")
             return
-        if not _send(peer, protocol.signal(sender=conn["role"], data=data)):
-            _gone(conn, peer_role, peer)
+        if not _send(peer, protocol.signal(sender=conn["role"], data=data)) and _gone(conn, peer_role, peer):
             _send(connection_id, protocol.peer_left(role=peer_role, reason="disconnected"))
 
     def _leave(connection_id: str, conn: ConnectionItem, *, reason: protocol.LeaveReason, actor: str) -> None:
@@ -425,6 +430,10 @@ def create_signaling_service(
             actor=conn["created_by"],
             values={"status": CONNECTED, "left_at": now_iso()},
         )
+        # The server hangs up, not the page: a page that closed its socket right after `leave` is
+        # gone to a signal relayed while the leave is handled (API Gateway may run both at once),
+        # and that 410 would tell the other page it dropped rather than left.
+        connections.close(connection_id)
 
     def disconnect(connection_id: str, *, status_code: int, reason: str) -> None:
         conn = _connection(connection_id)
